@@ -1,0 +1,69 @@
+"""The compile cache: generated modules on disk, keyed by the IR's structure.
+
+The key covers ops, shapes, options, parameter layouts, dtypes, monitors, the
+schedule mode and the backend, never tensor values: new weights or inputs reuse
+the same code. Files live in ``$SNNC_CACHE_DIR`` (default ``~/.cache/snnc``).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import networkx as nx
+import torch
+
+from snnc.compiler.options import CompileOptions
+
+GENERATOR_VERSION = "1"
+
+
+def _signature(value) -> object:
+    if value is None:
+        return None
+    if isinstance(value, torch.Tensor):
+        return [str(value.dtype), list(value.shape) if value.numel() != 1 else []]
+    return repr(value)
+
+
+def structure_key(ir: nx.DiGraph, options: CompileOptions) -> str:
+    """A hex digest of everything that shapes the generated code."""
+    import snnc
+
+    description = {
+        "version": [snnc.__version__, GENERATOR_VERSION],
+        "options": [options.backend, options.device],
+        "graph": [ir.graph["learning"], ir.graph["one_step"], sorted(ir.graph["inputs"].items()),
+                  [[m.name, list(m.target) if isinstance(m.target, tuple) else m.target,
+                    list(m.state_vars), m.time] for m in ir.graph["monitors"]]],
+        "layers": [[name, a["op"], a["index"], list(a["shape"]), sorted(a["options"].items()),
+                    {k: _signature(v) for k, v in sorted(a["params"].items())},
+                    {k: [str(v.dtype), list(v.shape[1:])] for k, v in sorted(a["state"].items())}]
+                   for name, a in ir.nodes(data=True)],
+        "connections": [[list(edge), a["op"], a["index"], sorted(a["options"].items()),
+                         {k: _signature(v) for k, v in sorted(a["params"].items())}]
+                        for edge, a in ((e, ir.edges[e]) for e in ir.edges)],
+    }
+    text = json.dumps(description, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("SNNC_CACHE_DIR")
+    return Path(root) if root else Path.home() / ".cache" / "snnc"
+
+
+def write_module(backend: str, key: str, source: str) -> Path:
+    """Write ``source`` to its cache file (atomically) unless it is already there."""
+    directory = cache_dir() / backend.replace("-", "_")
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"snnc_{key}.py"
+    if path.exists() and path.read_text() == source:
+        return path
+    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(source)
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,1 @@
+"""Backend emitters and the buffer plan they share."""

@@ -1,0 +1,134 @@
+"""The buffer plan every backend shares: argument names, roles, shapes and dtypes.
+
+The generated entry point is ``run(start, stop, steps, *buffers)``: it simulates
+steps ``start .. stop-1`` of a run of ``steps`` (the end-of-run work happens when
+``stop == steps``). The runtime allocates or binds each buffer from its
+:class:`BufferSpec` and passes them in this order.
+Shapes are symbolic: ``"B"`` is the batch size, ``"R"`` a monitor's rows
+(``min(steps, time)``), ``"T"`` the number of steps of the run.
+"""
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass, field
+
+import networkx as nx
+import torch
+
+from snnc.compiler.elementwise import Symbol
+from snnc.compiler.ops import CONNECTION_OPS, LAYER_OPS
+from snnc.compiler.order import connections_in_order, layers_in_order
+
+Key = str | tuple[str, str]
+
+
+@dataclass(frozen=True)
+class BufferSpec:
+    """One argument of the generated ``run``.
+
+    ``role``: ``arg`` (a parameter or a value derived from parameters and dt),
+    ``state`` (a layer's or connection's state, ``[B, n]``, updated in place),
+    ``input`` (a run input ``[T, B, n]``), ``scratch`` (a layer's synaptic input
+    ``[B, n]``), ``monitor`` (steps of ``recorded``'s ``var``, ``[R, ...]``; its
+    owner is the monitor's name).
+    """
+
+    name: str
+    role: str
+    owner: Key | None
+    var: str
+    dtype: str
+    shape: tuple
+    time: int | None = None
+    recorded: Key | None = None
+
+
+@dataclass
+class BufferPlan:
+    """Argument names per owner and the ordered list of buffers."""
+
+    prefixes: dict[Key, str] = field(default_factory=dict)
+    buffers: list[BufferSpec] = field(default_factory=list)
+
+    def name(self, owner: Key, var: str) -> str:
+        return f"{self.prefixes[owner]}_{var}"
+
+    def find(self, owner: Key, var: str, role: str | None = None) -> BufferSpec | None:
+        for spec in self.buffers:
+            if spec.owner == owner and spec.var == var and (role is None or spec.role == role):
+                return spec
+        return None
+
+    def layer_symbols(self, layer: str) -> dict[str, Symbol]:
+        """How the names of a layer's element statements map to buffers."""
+        symbols = {"I": Symbol("local", "I")}
+        for spec in self.buffers:
+            if spec.owner != layer:
+                continue
+            if spec.role == "state":
+                symbols[spec.var] = Symbol("state", spec.name)
+            elif spec.role == "arg":
+                symbols[spec.var] = Symbol("arg", spec.name, per_neuron=len(spec.shape) == 1)
+        return symbols
+
+
+def _identifier(text: str) -> str:
+    ident = re.sub(r"\W", "_", text)
+    if not ident or ident[0].isdigit() or keyword.iskeyword(ident):
+        ident = f"L_{ident}"
+    return ident
+
+
+def _prefixes(ir: nx.DiGraph) -> dict[Key, str]:
+    prefixes: dict[Key, str] = {}
+    taken = {"steps", "t", "I", "torch", "np", "run", "column_sums"}
+    owners: list[tuple[Key, str]] = [(name, _identifier(name)) for name in layers_in_order(ir)]
+    owners += [(edge, _identifier(f"{edge[0]}_to_{edge[1]}")) for edge in connections_in_order(ir)]
+    owners += [(f"monitor:{spec.name}", _identifier(f"mon_{spec.name}")) for spec in ir.graph["monitors"]]
+    for owner, base in owners:
+        prefix, k = base, 1
+        while prefix in taken:
+            prefix, k = f"{base}_{k}", k + 1
+        taken.add(prefix)
+        prefixes[owner] = prefix
+    return prefixes
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def build_plan(ir: nx.DiGraph) -> BufferPlan:
+    """Name and shape every buffer the generated code reads or writes."""
+    plan = BufferPlan(prefixes=_prefixes(ir))
+    add = plan.buffers.append
+    dt = ir.graph["dt"]
+    for layer in layers_in_order(ir):
+        attrs = ir.nodes[layer]
+        op = LAYER_OPS[attrs["op"]]
+        n = attrs["n"]
+        external = ir.graph["inputs"].get(layer)
+        synaptic = ir.in_degree(layer) > 0
+        for var, value in op.bind(attrs, dt).items():
+            add(BufferSpec(plan.name(layer, var), "arg", layer, var, dtype_name(value.dtype),
+                           tuple(value.shape)))
+        for var, value in attrs["state"].items():
+            dtype = op.spike_dtype(attrs, external, synaptic) if var == "s" else value.dtype
+            add(BufferSpec(plan.name(layer, var), "state", layer, var, dtype_name(dtype), ("B", n)))
+        if external is not None:
+            add(BufferSpec(plan.name(layer, "in"), "input", layer, "in", external, ("T", "B", n)))
+        if synaptic or external is None:
+            add(BufferSpec(plan.name(layer, "I"), "scratch", layer, "I", "float32", ("B", n)))
+    for edge in connections_in_order(ir):
+        attrs = ir.edges[edge]
+        for var, value in CONNECTION_OPS[attrs["op"]].bind(attrs, dt).items():
+            add(BufferSpec(plan.name(edge, var), "arg", edge, var, dtype_name(value.dtype),
+                           tuple(value.shape)))
+    for spec in ir.graph["monitors"]:
+        for var in spec.state_vars:
+            recorded = plan.find(spec.target, var, "state") or plan.find(spec.target, var, "arg")
+            add(BufferSpec(plan.name(f"monitor:{spec.name}", var), "monitor", spec.name, var,
+                           recorded.dtype, ("R", *recorded.shape), time=spec.time,
+                           recorded=spec.target))
+    return plan

@@ -1,0 +1,4 @@
+"""The passes, registered in pipeline order by importing them."""
+from snnc.compiler.passes import validate  # noqa: F401  (registers "validate")
+from snnc.compiler.passes import schedule  # noqa: F401  (registers "schedule")
+from snnc.compiler.passes import emit  # noqa: F401  (registers "emit")

@@ -1,0 +1,26 @@
+"""emit: generate the backend's source for the scheduled IR."""
+from __future__ import annotations
+
+import networkx as nx
+
+from snnc.compiler.cache import structure_key
+from snnc.compiler.emit.plan import build_plan
+from snnc.compiler.emit.torch_backend import TorchEmitter
+from snnc.compiler.options import CompileOptions
+from snnc.compiler.pass_manager import register_pass
+
+EMITTERS = {"torch": TorchEmitter}
+
+
+@register_pass("emit")
+def emit(ir: nx.DiGraph, options: CompileOptions) -> nx.DiGraph:
+    """Plan every buffer (names, roles, shapes, dtypes) and write the backend's source.
+
+    The source depends only on the IR's structure, so it is cached under that key.
+    """
+    key = structure_key(ir, options)
+    plan = build_plan(ir)
+    ir.graph["key"] = key
+    ir.graph["plan"] = plan
+    ir.graph["source"] = EMITTERS[options.backend](ir, plan).source(key)
+    return ir

@@ -1,0 +1,123 @@
+"""validate: reject a malformed IR before anything is generated from it."""
+from __future__ import annotations
+
+import math
+
+import networkx as nx
+import torch
+
+from snnc.compiler.options import BACKENDS, CompileOptions
+from snnc.compiler.pass_manager import register_pass
+from snnc.errors import SnncError
+from snnc.ir.schema import CONNECTION, LAYER, OPS
+
+
+def _check_tensor(owner: str, name: str, value, expected: tuple[int, ...] | None) -> None:
+    if not isinstance(value, torch.Tensor):
+        raise SnncError(f"{owner}: {name} must be a tensor, got {type(value).__name__}")
+    if expected is not None and tuple(value.shape) != expected:
+        raise SnncError(f"{owner}: {name} has shape {tuple(value.shape)}, expected {expected}")
+    if value.is_floating_point() and torch.isnan(value).any():
+        raise SnncError(f"{owner}: {name} contains NaN")
+
+
+def _check_params(owner: str, schema, params: dict, shape: tuple[int, ...] | None) -> None:
+    for name in schema.params:
+        if params.get(name) is None:
+            raise SnncError(f"{owner}: missing parameter {name!r}")
+    for name in (*schema.params, *schema.optional_params):
+        value = params.get(name)
+        if value is None:
+            continue
+        _check_tensor(owner, name, value, None)
+        if shape is not None:
+            try:
+                torch.broadcast_shapes(tuple(value.shape), shape)
+            except RuntimeError:
+                raise SnncError(f"{owner}: {name} has shape {tuple(value.shape)}, expected a "
+                                f"scalar or a tensor broadcastable to {shape}") from None
+
+
+def _validate_layer(ir: nx.DiGraph, name: str, attrs: dict) -> None:
+    owner = f"Layer {name!r}"
+    schema = OPS.get(attrs.get("op"))
+    if schema is None or schema.kind != LAYER:
+        raise SnncError(f"{owner}: unknown layer op {attrs.get('op')!r}; "
+                        f"known: {sorted(k for k, s in OPS.items() if s.kind == LAYER)}")
+    shape = tuple(attrs["shape"])
+    if math.prod(shape) != attrs["n"]:
+        raise SnncError(f"{owner}: n={attrs['n']} does not match shape {shape}")
+    _check_params(owner, schema, attrs["params"], shape)
+    full = (ir.graph["batch_size"], *shape)
+    expected_state = list(schema.state)
+    if attrs["options"].get("traces"):
+        expected_state.append("x")
+    if attrs["options"].get("sum_input"):
+        expected_state.append("summed")
+    for var in expected_state:
+        if var not in attrs["state"]:
+            raise SnncError(f"{owner}: missing state variable {var!r}")
+        _check_tensor(owner, var, attrs["state"][var], full)
+
+
+def _validate_connection(ir: nx.DiGraph, source: str, target: str, attrs: dict) -> None:
+    owner = f"Connection ({source!r}, {target!r})"
+    schema = OPS.get(attrs.get("op"))
+    if schema is None or schema.kind != CONNECTION:
+        raise SnncError(f"{owner}: unknown connection op {attrs.get('op')!r}")
+    _check_params(owner, schema, attrs["params"], None)
+    w = attrs["params"]["w"]
+    _check_tensor(owner, "w", w, (ir.nodes[source]["n"], ir.nodes[target]["n"]))
+    bias = attrs["params"].get("b")
+    if bias is not None:
+        try:
+            torch.broadcast_shapes(tuple(bias.shape), (ir.nodes[target]["n"],))
+        except RuntimeError:
+            raise SnncError(f"{owner}: b has shape {tuple(bias.shape)}, expected "
+                            f"({ir.nodes[target]['n']},)") from None
+
+
+def _validate_monitors(ir: nx.DiGraph) -> None:
+    for spec in ir.graph["monitors"]:
+        owner = f"Monitor {spec.name!r}"
+        if isinstance(spec.target, tuple):
+            if not ir.has_edge(*spec.target):
+                raise SnncError(f"{owner}: unknown connection {spec.target}")
+            attrs = ir.edges[spec.target]
+        else:
+            if spec.target not in ir:
+                raise SnncError(f"{owner}: unknown layer {spec.target!r}")
+            attrs = ir.nodes[spec.target]
+        for var in spec.state_vars:
+            value = attrs["state"].get(var, attrs["params"].get(var))
+            if not isinstance(value, torch.Tensor):
+                known = sorted(k for k, v in {**attrs["state"], **attrs["params"]}.items()
+                               if isinstance(v, torch.Tensor))
+                raise SnncError(f"{owner}: {spec.target!r} has no state variable {var!r}; "
+                                f"it has {known}")
+
+
+@register_pass("validate")
+def validate(ir: nx.DiGraph, options: CompileOptions) -> nx.DiGraph:
+    """Check every layer, connection and monitor against the op schema.
+
+    Errors name the object and what was expected, before any code is generated.
+    """
+    if options.backend not in BACKENDS:
+        raise SnncError(f"unknown backend {options.backend!r}; choose one of {list(BACKENDS)}")
+    dt = ir.graph.get("dt")
+    if not isinstance(dt, float) or not math.isfinite(dt) or dt <= 0:
+        raise SnncError(f"Network: dt must be a finite number > 0, got {dt}")
+    if ir.graph.get("batch_size", 0) < 1:
+        raise SnncError(f"Network: batch_size must be >= 1, got {ir.graph.get('batch_size')}")
+    if ir.number_of_nodes() == 0:
+        raise SnncError("Network: it has no layers; add one with add_layer")
+    for name, attrs in ir.nodes(data=True):
+        _validate_layer(ir, name, attrs)
+    for source, target, attrs in ir.edges(data=True):
+        _validate_connection(ir, source, target, attrs)
+    for name in ir.graph["inputs"]:
+        if name not in ir:
+            raise SnncError(f"input {name!r}: no layer of that name; layers are {list(ir.nodes)}")
+    _validate_monitors(ir)
+    return ir

@@ -1,0 +1,120 @@
+"""The IR schema: the contract between the frontend and every compiler pass.
+
+A network is a ``networkx.DiGraph``:
+
+* **node** = a layer, keyed by its name. Attributes:
+  ``op`` (an op name below), ``shape`` (tuple of ints), ``n`` (int), ``index``
+  (insertion order), ``params`` (name -> float32 tensor, scalar or per-neuron),
+  ``state`` (name -> tensor ``[B, *shape]``, the values the next run starts from),
+  ``options`` (name -> static python value: flags that change the generated code).
+* **edge** ``(source, target)`` = a connection. Attributes: ``op``, ``index``,
+  ``params`` (``w`` ``[source.n, target.n]``, bounds, bias), ``state``, ``options``.
+* **graph** attributes: ``dt`` (float > 0), ``batch_size`` (int >= 1),
+  ``learning`` (bool), ``monitors`` (list of :class:`MonitorSpec`),
+  ``one_step`` (bool), ``inputs`` (layer name -> dtype name of that layer's external
+  input in the run being compiled), and, once the ``schedule`` pass ran, ``schedule`` (list of
+  :class:`ScheduledOp`) and ``end_of_run`` (list of :class:`ScheduledOp`).
+
+Each op is described by an :class:`OpSchema`: its params, optional params (may be
+None), state variables and options. The ``validate`` pass checks a graph against it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+LAYER = "layer"
+CONNECTION = "connection"
+
+
+@dataclass(frozen=True)
+class OpSchema:
+    """What an op's IR node or edge must carry. ``doc`` states its equations."""
+
+    name: str
+    kind: Literal["layer", "connection"]
+    doc: str
+    params: tuple[str, ...] = ()
+    optional_params: tuple[str, ...] = ()
+    state: tuple[str, ...] = ()
+    options: tuple[str, ...] = ()
+
+
+# State and params every layer may carry, switched by its options.
+LAYER_OPTIONS = ("traces", "traces_additive", "sum_input")
+TRACE_PARAMS = ("tc_trace", "trace_scale")
+TRACE_STATE = ("x",)
+SUM_STATE = ("summed",)
+
+OPS: dict[str, OpSchema] = {}
+
+
+def register_op(schema: OpSchema) -> OpSchema:
+    """Add an op to the closed list of ops the compiler knows."""
+    if schema.name in OPS:
+        raise ValueError(f"op {schema.name!r} is already registered")
+    OPS[schema.name] = schema
+    return schema
+
+
+register_op(OpSchema(
+    name="input",
+    kind=LAYER,
+    doc="s[t] = I[t] (external input plus incoming connections, dtype kept); "
+        "then traces: x = x*exp(-dt/tc_trace), x = trace_scale where s (or += trace_scale*s).",
+    state=("s",),
+    options=LAYER_OPTIONS,
+))
+
+register_op(OpSchema(
+    name="lif",
+    kind=LAYER,
+    doc="v = (v - rest)*exp(-dt/tc_decay) + rest; I = 0 where refrac_count > 0; "
+        "refrac_count -= dt; v += I; s = v >= thresh; where s: refrac_count = refrac, "
+        "v = reset; v = max(v, lbound) if lbound; then traces.",
+    params=("thresh", "rest", "reset", "refrac", "tc_decay"),
+    optional_params=("lbound",),
+    state=("s", "v", "refrac_count"),
+    options=LAYER_OPTIONS,
+))
+
+register_op(OpSchema(
+    name="dense",
+    kind=CONNECTION,
+    doc="I_target += s_source.float() @ w (+ b); w in [wmin, wmax]; at the end of a run, "
+        "if norm: w[:, j] *= norm / sum_i |w[i, j]| (a zero sum divides by 1); "
+        "while learning with weight_decay: w *= 1 - weight_decay every step.",
+    params=("w", "wmin", "wmax"),
+    optional_params=("b", "norm", "weight_decay"),
+    options=(),
+))
+
+
+@dataclass(frozen=True)
+class MonitorSpec:
+    """A monitor: which object (a layer name or a ``(source, target)`` connection
+    key), which state variables, and its ``time`` window (None = unbounded)."""
+
+    name: str
+    target: str | tuple[str, str]
+    state_vars: tuple[str, ...]
+    time: int | None = None
+
+
+@dataclass(frozen=True)
+class ScheduledOp:
+    """One entry of the per-step schedule.
+
+    ``action`` is one of ``propagate`` (a connection adds its source's spikes into
+    its target's input), ``external`` (a run input is added to a layer's input),
+    ``update`` (a layer's node update), ``learn`` (a connection's per-step weight
+    update), ``record`` (a monitor writes this step), ``normalize`` (end of run).
+    """
+
+    action: str
+    target: str | tuple[str, str]
+    detail: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def label(self) -> str:
+        name = "->".join(self.target) if isinstance(self.target, tuple) else self.target
+        return f"{self.action} {name}"

@@ -1,0 +1,67 @@
+"""Check and normalise run inputs to ``[T, B, n]`` without touching the caller's tensors."""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from snnc.errors import SnncError
+
+
+def count_steps(time: float, dt: float) -> int:
+    """``time / dt`` steps; a quotient within 1e-9 of an integer counts as that integer."""
+    try:
+        ratio = float(time) / dt
+    except (TypeError, ValueError):
+        raise SnncError(f"run: time must be a number, got {time!r}") from None
+    if not math.isfinite(ratio) or ratio < 0:
+        raise SnncError(f"run: time must be a finite number >= 0, got {time}")
+    nearest = round(ratio)
+    return int(nearest) if abs(ratio - nearest) < 1e-9 else int(ratio)
+
+
+def _layout(name: str, tensor: torch.Tensor, shape: list[int], n: int, steps: int) -> torch.Tensor:
+    """``tensor`` as ``[T, B, n]`` (a view where possible)."""
+    dims = tuple(tensor.shape)
+    k = len(shape)
+    if tensor.dim() == 1 and dims[0] == n:
+        if steps > 1:
+            raise SnncError(f"input {name!r}: a 1-D input {dims} covers one step, but the run "
+                            f"has {steps} steps; give [T, {n}] or [T, B, *{shape}]")
+        return tensor.reshape(1, 1, n)
+    if tensor.dim() == k + 1 and list(dims[1:]) == shape or tensor.dim() == 2 and dims[1] == n:
+        return tensor.reshape(dims[0], 1, n)
+    if tensor.dim() == k + 2 and list(dims[2:]) == shape or tensor.dim() == 3 and dims[2] == n:
+        return tensor.reshape(dims[0], dims[1], n)
+    raise SnncError(f"input {name!r}: shape {dims} does not fit layer {name!r} of shape {shape}; "
+                    f"expected [T, {n}], [T, *{shape}] or [T, B, *{shape}]")
+
+
+def normalize_inputs(network, inputs, steps: int, device: torch.device
+                     ) -> tuple[dict[str, torch.Tensor], int | None]:
+    """Every input as a contiguous ``[steps, B, n]`` tensor, and the common batch size."""
+    if not isinstance(inputs, dict):
+        raise SnncError(f"run: inputs must be a dict of layer name -> tensor, got {type(inputs).__name__}")
+    shaped: dict[str, torch.Tensor] = {}
+    batch = None
+    for name, tensor in inputs.items():
+        if name not in network.layers:
+            raise SnncError(f"input {name!r}: no layer of that name; layers are {list(network.layers)}")
+        if not isinstance(tensor, torch.Tensor):
+            raise SnncError(f"input {name!r}: expected a torch.Tensor, got {type(tensor).__name__}")
+        if tensor.is_complex() or tensor.dtype in (torch.int8, torch.int16):
+            raise SnncError(f"input {name!r}: dtype {tensor.dtype} is not supported; use bool, "
+                            "uint8, an integer or a float dtype")
+        layer = network.layers[name]
+        data = _layout(name, tensor, list(layer.shape), layer.n, steps)
+        if data.shape[0] < steps:
+            raise SnncError(f"input {name!r}: has {data.shape[0]} time steps, the run needs {steps}")
+        if tensor.is_floating_point() and torch.isnan(tensor).any():
+            raise SnncError(f"input {name!r}: contains NaN")
+        if batch is not None and data.shape[1] != batch:
+            first = next(iter(shaped))
+            raise SnncError(f"input {name!r}: batch size {data.shape[1]} differs from input "
+                            f"{first!r}'s batch size {batch}")
+        batch = data.shape[1]
+        shaped[name] = data[:steps].to(device).contiguous()
+    return shaped, batch
