@@ -28,8 +28,8 @@ def format_value(value) -> str:
         if value.numel() == 1 and value.dim() <= 1:
             return f"{value.item():g}" if value.is_floating_point() else str(value.item())
         return f"{_dtype(value.dtype)}[{','.join(map(str, value.shape))}]"
-    if isinstance(value, tuple):
-        return "(" + ",".join(map(str, value)) + ")"
+    if isinstance(value, (tuple, list)):
+        return "[" + ",".join(map(str, value)) + "]"
     return str(value)
 
 

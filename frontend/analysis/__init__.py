@@ -1,0 +1,1 @@
+"""Plots of recordings (needs the ``plot`` extra: matplotlib)."""
