@@ -29,7 +29,11 @@ def _signature(value) -> object:
 
 
 def structure_key(ir: nx.DiGraph, options: CompileOptions) -> str:
-    """A hex digest of everything that shapes the generated code."""
+    """A hex digest of everything that shapes the generated code.
+
+    The spike buffer's dtype is left out: the compiler derives it from the op and the
+    inputs' dtypes (which are in), and the runtime converts the state to it.
+    """
     import snnc
 
     description = {
@@ -40,7 +44,8 @@ def structure_key(ir: nx.DiGraph, options: CompileOptions) -> str:
                     list(m.state_vars), m.time] for m in ir.graph["monitors"]]],
         "layers": [[name, a["op"], a["index"], list(a["shape"]), sorted(a["options"].items()),
                     {k: _signature(v) for k, v in sorted(a["params"].items())},
-                    {k: [str(v.dtype), list(v.shape[1:])] for k, v in sorted(a["state"].items())}]
+                    {k: [str(v.dtype) if k != "s" else "spikes", list(v.shape[1:])]
+                     for k, v in sorted(a["state"].items())}]
                    for name, a in ir.nodes(data=True)],
         "connections": [[list(edge), a["op"], a["index"], sorted(a["options"].items()),
                          {k: _signature(v) for k, v in sorted(a["params"].items())}]

@@ -88,3 +88,56 @@ def render_torch(statements: list[str], symbols: dict[str, Symbol]) -> list[str]
         else:
             lines.append(f"{symbol.ref if symbol else target} = {expr}")
     return lines
+
+
+class _ScalarExpr(ast.NodeTransformer):
+    """Scalar code for one neuron: float32 literals, ternaries for ``where``."""
+
+    def __init__(self, symbols: dict[str, Symbol]) -> None:
+        self.symbols = symbols
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        symbol = self.symbols.get(node.id)
+        if symbol is not None and symbol.kind == "arg":
+            ref = f"{symbol.ref}[j]" if symbol.per_neuron else symbol.ref
+            return ast.parse(ref, mode="eval").body
+        return ast.Name(id=node.id, ctx=ast.Load())
+
+    def visit_Constant(self, node: ast.Constant) -> ast.AST:
+        if isinstance(node.value, float):
+            return ast.Call(ast.Name("float32", ast.Load()), [node], [])
+        return node
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        args = [self.visit(a) for a in node.args]
+        name = node.func.id
+        if name == "where":
+            return ast.IfExp(test=args[0], body=args[1], orelse=args[2])
+        if name == "to_float":
+            return ast.Call(ast.Name("float32", ast.Load()), args, [])
+        if name == "nonzero":
+            return ast.Compare(args[0], [ast.NotEq()], [ast.Constant(0)])
+        if name == "exp":
+            return ast.Call(ast.Attribute(ast.Name("math", ast.Load()), "exp", ast.Load()), args, [])
+        return ast.Call(ast.Name(name, ast.Load()), args, [])
+
+
+def render_scalar(statements: list[str], symbols: dict[str, Symbol], input_expr: str) -> list[str]:
+    """Scalar code for neuron ``j`` of sample ``b``: load state, compute, store state.
+
+    Used inside numba loops and CUDA kernels alike; the caller defines ``b``, ``j``,
+    ``float32`` and ``math``.
+    """
+    parsed = parse(statements)
+    used = names_used(statements)
+    states = [name for name, symbol in symbols.items() if symbol.kind == "state" and name in used]
+    written = {assign.targets[0].id for assign in parsed}
+    lines = [f"I = {input_expr}"]
+    lines += [f"{name} = {symbols[name].ref}[b, j]" for name in states]
+    for assign in parsed:
+        target = assign.targets[0].id
+        if symbols.get(target) is not None and symbols[target].kind == "arg":
+            raise ValueError(f"element statement assigns to the argument {target!r}")
+        lines.append(f"{target} = {ast.unparse(_ScalarExpr(symbols).visit(assign.value))}")
+    lines += [f"{symbols[name].ref}[b, j] = {name}" for name in states if name in written]
+    return lines

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-BACKENDS = ("torch",)
+BACKENDS = ("torch", "numba")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from snnc.compiler import (BACKENDS, BufferSpec, CompileOptions, CompiledModule,
 from snnc.errors import SnncError
 from snnc.ir import record_network
 from snnc.network.nodes import AbstractInput
+from snnc.runtime.adapters import ADAPTERS
 from snnc.runtime.inputs import count_steps, normalize_inputs
 from snnc.runtime.loader import load_module
 
@@ -125,8 +126,9 @@ class Program:
         compiled = self._compile(ir)
         self._last = compiled
         args = self._bind(compiled, ir, shaped, steps)
+        adapt = ADAPTERS[self.backend]
         start = clock.perf_counter()
-        _call(compiled.run, steps, args, progress_bar)
+        _call(compiled.run, steps, [adapt(arg) for arg in args], progress_bar)
         self.last_run = RunStats(steps, clock.perf_counter() - start, network.batch_size)
         self._hand_back(compiled.module.buffers, args, ir)
 

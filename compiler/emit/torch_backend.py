@@ -1,106 +1,67 @@
-"""The torch emitter: readable whole-tensor Python, the reference backend.
-
-It walks the schedule and writes one ``run(steps, ...)`` function whose loop body
-is the schedule, each block commented with the IR object it came from.
-"""
+"""The torch emitter: readable whole-tensor Python, the reference backend."""
 from __future__ import annotations
 
-import networkx as nx
-
 from snnc.compiler.elementwise import render_torch
-from snnc.compiler.emit.plan import BufferPlan
-from snnc.compiler.ops import LAYER_OPS, dense
+from snnc.compiler.emit.plan import BufferSpec
+from snnc.compiler.emit.schedule_emitter import ScheduleEmitter, indent
+from snnc.compiler.ops import LAYER_OPS
 from snnc.ir.schema import ScheduledOp
 
-CONNECTION_EMITTERS = {"dense": dense}
 
+class TorchEmitter(ScheduleEmitter):
+    """Each layer update is its element statements applied to whole ``[B, n]`` tensors."""
 
-def _label(owner) -> str:
-    return f"{owner[0]!r} -> {owner[1]!r}" if isinstance(owner, tuple) else repr(owner)
-
-
-def _connection_names(plan: BufferPlan, edge) -> dict[str, str]:
-    return {spec.var: spec.name for spec in plan.buffers if spec.owner == edge and spec.role == "arg"}
-
-
-class TorchEmitter:
-    """Writes the torch source for one scheduled IR."""
-
-    def __init__(self, ir: nx.DiGraph, plan: BufferPlan) -> None:
-        self.ir = ir
-        self.plan = plan
+    backend = "torch"
 
     def input_expression(self, layer: str) -> str:
         """What ``I`` is for a layer this step."""
-        if self.plan.find(layer, "I", "scratch") is not None:
+        if self.has_scratch(layer):
             return self.plan.name(layer, "I")
         raw = f"{self.plan.name(layer, 'in')}[t]"
         return raw if self.ir.nodes[layer]["op"] == "input" else f"{raw}.float()"
 
-    def step_block(self, op: ScheduledOp) -> list[str]:
-        ir, plan = self.ir, self.plan
-        if op.action == "propagate":
-            source, target = op.target
-            emitter = CONNECTION_EMITTERS[op.detail["op"]]
-            lines = [f"# propagate {_label(op.target)} ({op.detail['op']})"]
-            return lines + emitter.propagate_torch(_connection_names(plan, op.target),
-                                                   plan.name(source, "s"), plan.name(target, "I"))
-        if op.action == "external":
-            if plan.find(op.target, "I", "scratch") is None:
-                return []
-            return [f"# external input of {_label(op.target)}",
-                    f"{plan.name(op.target, 'I')}.add_({plan.name(op.target, 'in')}[t])"]
-        if op.action == "update":
-            attrs = ir.nodes[op.target]
-            statements = LAYER_OPS[attrs["op"]].statements(attrs)
-            lines = [f"# layer {_label(op.target)} ({attrs['cls']}, {attrs['op']})",
-                     f"I = {self.input_expression(op.target)}"]
-            return lines + render_torch(statements, plan.layer_symbols(op.target))
-        if op.action == "learn":
-            emitter = CONNECTION_EMITTERS[op.detail["op"]]
-            return [f"# weight update {_label(op.target)}"] + emitter.learn_torch(
-                _connection_names(plan, op.target))
-        if op.action == "record":
-            lines = [f"# monitor {op.target!r}"]
-            for spec in plan.buffers:
-                if spec.role == "monitor" and spec.owner == op.target:
-                    source = plan.name(spec.recorded, spec.var)
-                    lines.append(f"if t >= {spec.name}_first:")
-                    lines.append(f"    {spec.name}[t - {spec.name}_first].copy_({source})")
-            return lines
-        raise ValueError(f"torch emitter: unknown scheduled action {op.action!r}")
+    def emit_zero(self, layer: str) -> list[str]:
+        return [f"{self.plan.name(layer, 'I')}.zero_()"]
 
-    def source(self, key: str) -> str:
-        ir, plan = self.ir, self.plan
-        args = ", ".join(["start", "stop", "steps"] + [spec.name for spec in plan.buffers])
-        body: list[str] = []
-        for spec in plan.buffers:
-            if spec.role == "monitor":
-                body.append(f"{spec.name}_first = steps - {spec.name}.shape[0]")
-        loop: list[str] = []
-        zeroed: set[str] = set()
-        for op in ir.graph["schedule"]:
-            if op.action == "propagate" and op.target[1] not in zeroed:
-                zeroed.add(op.target[1])
-                loop.append(f"{plan.name(op.target[1], 'I')}.zero_()")
-            loop += self.step_block(op)
-        end: list[str] = []
-        for op in ir.graph["end_of_run"]:
-            emitter = CONNECTION_EMITTERS[op.detail["op"]]
-            end += [f"# normalize {_label(op.target)}"] + emitter.normalize_torch(
-                _connection_names(plan, op.target))
+    def emit_propagate(self, op: ScheduledOp) -> list[str]:
+        source, target = op.target
+        return self.connection_module(op).propagate_torch(
+            self.connection_names(op.target), self.plan.name(source, "s"),
+            self.plan.name(target, "I"), self.ir.edges[op.target].get("propagation", "matmul"))
+
+    def emit_external(self, op: ScheduledOp) -> list[str]:
+        return [f"{self.plan.name(op.target, 'I')}.add_({self.plan.name(op.target, 'in')}[t])"]
+
+    def emit_update(self, op: ScheduledOp) -> list[str]:
+        attrs = self.ir.nodes[op.target]
+        statements = LAYER_OPS[attrs["op"]].statements(attrs)
+        return [f"I = {self.input_expression(op.target)}"] + render_torch(
+            statements, self.plan.layer_symbols(op.target))
+
+    def emit_learn(self, op: ScheduledOp) -> list[str]:
+        return self.connection_module(op).learn_torch(self.connection_names(op.target))
+
+    def emit_record(self, spec: BufferSpec) -> list[str]:
+        source = self.plan.name(spec.recorded, spec.var)
+        return [f"if t >= {spec.name}_first:",
+                f"    {spec.name}[t - {spec.name}_first].copy_({source})"]
+
+    def emit_normalize(self, op: ScheduledOp) -> list[str]:
+        return self.connection_module(op).normalize_torch(self.connection_names(op.target))
+
+    def wrap(self, key, args, prologue, loop, end) -> str:
         lines = [
             f'"""Generated by snnc from IR {key} (backend: torch). Do not edit."""',
             "import torch",
             "",
             "",
             "@torch.no_grad()",
-            f"def run({args}):",
-            *[f"    {line}" for line in body],
+            f"def run({', '.join(args)}):",
+            *indent(prologue, 1),
             "    for t in range(start, stop):",
-            *[f"        {line}" for line in loop],
+            *indent(loop, 2),
             "    if stop == steps:",
-            *[f"        {line}" for line in end or ["pass"]],
+            *indent(end or ["pass"], 2),
             "",
         ]
         return "\n".join(lines)
