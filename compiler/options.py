@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-BACKENDS = ("torch", "numba")
+BACKENDS = ("torch", "numba", "numba-cuda")
 
 
 @dataclass(frozen=True)

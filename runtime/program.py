@@ -1,7 +1,9 @@
 """A compiled network: loads generated code, binds buffers, runs it, syncs state back."""
 from __future__ import annotations
 
+import logging
 import math
+import os
 import time as clock
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,12 +21,18 @@ from snnc.runtime.inputs import count_steps, normalize_inputs
 from snnc.runtime.loader import load_module
 
 AUTO = "auto"
+log = logging.getLogger("snnc.runtime")
 
 
-def resolve_backend(backend: str) -> str:
-    """``auto`` picks the fastest backend that runs the network (today: torch)."""
+def resolve_backend(backend: str, device: torch.device) -> str:
+    """``auto``: numba for CPU tensors, numba-cuda for CUDA tensors.
+
+    ``$SNNC_BACKEND`` overrides what ``auto`` picks (e.g. ``torch`` for short runs,
+    where numba's compile time would dominate).
+    """
     if backend == AUTO:
-        return "torch"
+        backend = os.environ.get("SNNC_BACKEND") or ("numba-cuda" if device.type == "cuda" else "numba")
+        log.info("backend auto -> %s", backend)
     if backend not in BACKENDS:
         raise SnncError(f"unknown backend {backend!r}; choose one of {[AUTO, *BACKENDS]}")
     return backend
@@ -54,8 +62,9 @@ class Program:
 
     def __init__(self, network, backend: str = "torch", device: str | None = None) -> None:
         self.network = network
-        self.backend = resolve_backend(backend)
-        self.options = CompileOptions(backend=self.backend, device=str(device or device_of(network)))
+        device = torch.device(device) if device is not None else device_of(network)
+        self.backend = resolve_backend(backend, device)
+        self.options = CompileOptions(backend=self.backend, device=str(device))
         self._compiled: dict[str, _Compiled] = {}
         self._last: _Compiled | None = None
         self.last_run = RunStats()

@@ -105,4 +105,40 @@ def normalize_numba(names: dict[str, str]) -> list[str]:
             ]
 
 
+def propagate_cuda(names: dict[str, str], spikes: str, target_input: str, first: bool) -> list[str]:
+    """Thread ``(b, j)`` sums, in source order, the weights of the sources that spiked."""
+    w = names["w"]
+    lines = [
+        "acc = float32(0.0)" if first else f"acc = {target_input}[b, j]",
+        f"for i in range({spikes}.shape[1]):",
+        f"    value = float32({spikes}[b, i])",
+        "    if value != 0:",
+        f"        acc += value * {w}[i, j]",
+    ]
+    if "b" in names:
+        lines.append(f"acc += {names['b']}[j]")
+    return lines + [f"{target_input}[b, j] = acc"]
+
+
+def learn_cuda(names: dict[str, str]) -> list[str]:
+    if "decay_factor" not in names:
+        return []
+    return [f"{names['w']}[i, j] *= {names['decay_factor']}"]
+
+
+def normalize_cuda(names: dict[str, str]) -> list[str]:
+    """Thread ``j`` normalises column ``j``."""
+    if "norm" not in names:
+        return []
+    w = names["w"]
+    return ["column_sum = float32(0.0)",
+            f"for i in range({w}.shape[0]):",
+            f"    column_sum += abs({w}[i, j])",
+            "if column_sum == 0:",
+            "    column_sum = float32(1.0)",
+            f"scale = {names['norm']} / column_sum",
+            f"for i in range({w}.shape[0]):",
+            f"    {w}[i, j] *= scale"]
+
+
 DENSE = register_connection_op(ConnectionOp(name="dense", bind=bind))

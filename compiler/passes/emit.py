@@ -6,11 +6,12 @@ import networkx as nx
 from snnc.compiler.cache import structure_key
 from snnc.compiler.emit.plan import build_plan
 from snnc.compiler.emit.numba_backend import NumbaEmitter
+from snnc.compiler.emit.numba_cuda_backend import NumbaCudaEmitter
 from snnc.compiler.emit.torch_backend import TorchEmitter
 from snnc.compiler.options import CompileOptions
 from snnc.compiler.pass_manager import register_pass
 
-EMITTERS = {"torch": TorchEmitter, "numba": NumbaEmitter}
+EMITTERS = {"torch": TorchEmitter, "numba": NumbaEmitter, "numba-cuda": NumbaCudaEmitter}
 
 
 @register_pass("emit")

@@ -1,0 +1,172 @@
+"""Bad networks and bad run arguments raise SnncError naming the object at fault."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+import snnc
+from snnc import SnncError
+from snnc.network import Network
+from snnc.network.monitors import Monitor
+from snnc.network.nodes import Input, LIFNodes
+from snnc.network.topology import Connection
+
+
+def two_layer(n_in: int = 2, n_out: int = 3) -> tuple[Network, Connection]:
+    network = Network(dt=1.0)
+    X = Input(n_in)
+    Y = LIFNodes(n_out)
+    network.add_layer(X, "X")
+    network.add_layer(Y, "Y")
+    connection = Connection(X, Y, w=torch.full((n_in, n_out), 5.0))
+    network.add_connection(connection, "X", "Y")
+    return network, connection
+
+
+def test_snnc_error_is_a_value_error():
+    assert issubclass(SnncError, ValueError)
+
+
+def test_unknown_layer_in_inputs():
+    network, _ = two_layer()
+    with pytest.raises(SnncError, match="'Z'"):
+        network.run({"Z": torch.zeros(5, 2)}, time=5)
+
+
+def test_unknown_layer_in_inputs_through_program():
+    network, _ = two_layer()
+    program = snnc.compile(network, backend="torch")
+    with pytest.raises(SnncError, match="'Nope'"):
+        program.run({"Nope": torch.zeros(5, 2)}, time=5)
+
+
+@pytest.mark.parametrize("source, target, missing", [("X", "Q", "Q"), ("P", "Y", "P")])
+def test_unknown_layer_in_add_connection(source, target, missing):
+    network, _ = two_layer()
+    connection = Connection(network.layers["X"], network.layers["Y"], w=torch.ones(2, 3))
+    with pytest.raises(SnncError, match=f"'{missing}'"):
+        network.add_connection(connection, source, target)
+    assert (source, target) not in network.connections
+
+
+def test_wrong_w_shape_at_construction():
+    X, Y = Input(2), LIFNodes(3)
+    with pytest.raises(SnncError, match=r"w has shape \(3, 2\), expected \(2, 3\)"):
+        Connection(X, Y, w=torch.ones(3, 2))
+
+
+def test_wrong_w_shape_set_later_names_the_connection():
+    network, connection = two_layer()
+    connection.w = torch.nn.Parameter(torch.ones(4, 3), requires_grad=False)
+    with pytest.raises(SnncError, match=r"Connection \('X', 'Y'\).*w has shape \(4, 3\)"):
+        network.run({"X": torch.zeros(5, 2)}, time=5)
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (5, 1, 3), (5, 2, 2, 1), (2,)])
+def test_input_of_wrong_shape(shape):
+    network, _ = two_layer()
+    with pytest.raises(SnncError, match="'X'"):
+        network.run({"X": torch.zeros(shape)}, time=5)
+
+
+def test_input_with_too_few_steps():
+    network, _ = two_layer()
+    with pytest.raises(SnncError, match=r"'X'.*4 time steps.*needs 10"):
+        network.run({"X": torch.zeros(4, 2)}, time=10)
+
+
+def test_input_with_too_few_steps_at_dt_half():
+    network = Network(dt=0.5)
+    network.add_layer(Input(2), "X")
+    with pytest.raises(SnncError, match=r"'X'.*needs 10"):
+        network.run({"X": torch.zeros(6, 2)}, time=5)
+
+
+@pytest.mark.parametrize("dt", [0, 0.0, -1, -1.0, float("nan"), float("inf")])
+def test_bad_dt(dt):
+    with pytest.raises(SnncError, match="dt"):
+        Network(dt=dt)
+
+
+def test_batch_mismatch_between_inputs():
+    network = Network(dt=1.0)
+    network.add_layer(Input(2), "A")
+    network.add_layer(Input(3), "B")
+    network.add_layer(LIFNodes(1), "Y")
+    with pytest.raises(SnncError, match=r"'B'.*batch size 3.*'A'.*2"):
+        network.run({"A": torch.zeros(5, 2, 2), "B": torch.zeros(5, 3, 3)}, time=5)
+    assert network.batch_size == 1  # nothing was changed by the failed run
+
+
+def test_nan_weight_names_the_connection():
+    network, connection = two_layer()
+    connection.w.data[0, 0] = float("nan")
+    with pytest.raises(SnncError, match=r"Connection \('X', 'Y'\).*NaN"):
+        network.run({"X": torch.ones(5, 2)}, time=5)
+
+
+def test_nan_weight_given_at_construction():
+    w = torch.ones(2, 3)
+    w[1, 2] = float("nan")
+    with pytest.raises(SnncError, match="NaN"):
+        Connection(Input(2), LIFNodes(3), w=w)
+
+
+def test_nan_input_names_the_input():
+    network, _ = two_layer()
+    data = torch.zeros(5, 2)
+    data[3, 1] = float("nan")
+    with pytest.raises(SnncError, match=r"'X'.*NaN"):
+        network.run({"X": data}, time=5)
+
+
+def test_unknown_monitor_variable_at_run():
+    network, _ = two_layer()
+    network.add_monitor(Monitor(network.layers["Y"], ["s", "bogus"]), "watch")
+    with pytest.raises(SnncError, match=r"'watch'.*'bogus'"):
+        network.run({"X": torch.zeros(5, 2)}, time=5)
+
+
+def test_unknown_monitor_variable_in_get():
+    network, _ = two_layer()
+    monitor = Monitor(network.layers["Y"], ["s"])
+    network.add_monitor(monitor, "watch")
+    network.run({"X": torch.zeros(5, 2)}, time=5)
+    with pytest.raises(SnncError, match="'v'"):
+        monitor.get("v")
+
+
+def test_monitor_of_foreign_layer_names_the_monitor():
+    network, _ = two_layer()
+    network.add_monitor(Monitor(LIFNodes(3), ["s"]), "stray")
+    with pytest.raises(SnncError, match="'stray'"):
+        network.run({"X": torch.zeros(5, 2)}, time=5)
+
+
+@pytest.mark.parametrize("kwarg", ["clamp", "reward", "injects_v", "no_such_option"])
+def test_unsupported_run_kwarg(kwarg):
+    network, _ = two_layer()
+    with pytest.raises(SnncError, match=kwarg):
+        network.run({"X": torch.zeros(5, 2)}, time=5, **{kwarg: {"Y": torch.tensor([True, False, False])}})
+
+
+def test_errors_leave_the_network_usable():
+    """A rejected run changes nothing; the next good run works as if nothing happened."""
+    network, _ = two_layer()
+    monitor = Monitor(network.layers["Y"], ["v"])
+    network.add_monitor(monitor, "Y")
+    reference, _ = two_layer()
+    reference_monitor = Monitor(reference.layers["Y"], ["v"])
+    reference.add_monitor(reference_monitor, "Y")
+
+    data = torch.ones(6, 2)
+    with pytest.raises(SnncError):
+        network.run({"X": data, "Z": data}, time=6)
+    with pytest.raises(SnncError):
+        network.run({"X": data}, time=6, clamp={})
+    with pytest.raises(SnncError):
+        network.run({"X": data[:3]}, time=6)
+    assert monitor.get("v").numel() == 0
+    network.run({"X": data}, time=6)
+    reference.run({"X": data}, time=6)
+    assert torch.equal(monitor.get("v"), reference_monitor.get("v"))
