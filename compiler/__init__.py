@@ -1,6 +1,7 @@
 """snnc.compiler: named passes over the networkx IR, ending in generated source.
 
-``compile_ir(ir, options)`` runs the pipeline (validate, schedule, emit), writes the
+``compile_ir(ir, options)`` runs the pipeline (validate, schedule, storage,
+propagation, emit), writes the
 source to the compile cache and returns a :class:`CompiledModule`;
 ``bind_arguments(ir, module)`` computes the read-only arguments (parameters and the
 values derived from them) for a run.
@@ -62,8 +63,8 @@ def bind_arguments(ir: nx.DiGraph, module: CompiledModule) -> dict[str, torch.Te
         for var, value in LAYER_OPS[attrs["op"]].bind(attrs, dt).items():
             values[wanted[(name, var)]] = value
     for edge in ir.edges:
-        attrs = ir.edges[edge]
-        for var, value in CONNECTION_OPS[attrs["op"]].bind(attrs, dt).items():
+        attrs = {**ir.edges[edge], "storage": module.ir.edges[edge]["storage"]}
+        for var, value in CONNECTION_OPS[attrs["op"]].bind(attrs, dt, module.backend).items():
             values[wanted[(edge, var)]] = value
     return values
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import networkx as nx
 import torch
 
+from snnc.compiler.cost_model import choose_propagation, choose_storage
 from snnc.compiler.options import CompileOptions
 
 GENERATOR_VERSION = "1"
@@ -31,6 +32,8 @@ def _signature(value) -> object:
 def structure_key(ir: nx.DiGraph, options: CompileOptions) -> str:
     """A hex digest of everything that shapes the generated code.
 
+    It includes the storage and propagation decisions (which may depend on weight
+    density and batch size), so the code is regenerated only when one of them flips.
     The spike buffer's dtype is left out: the compiler derives it from the op and the
     inputs' dtypes (which are in), and the runtime converts the state to it.
     """
@@ -38,7 +41,8 @@ def structure_key(ir: nx.DiGraph, options: CompileOptions) -> str:
 
     description = {
         "version": [snnc.__version__, GENERATOR_VERSION],
-        "options": [options.backend, options.device],
+        "options": [options.backend, options.device, options.storage, options.propagation,
+                    options.activity],
         "graph": [ir.graph["learning"], ir.graph["one_step"], sorted(ir.graph["inputs"].items()),
                   [[m.name, list(m.target) if isinstance(m.target, tuple) else m.target,
                     list(m.state_vars), m.time] for m in ir.graph["monitors"]]],
@@ -51,6 +55,11 @@ def structure_key(ir: nx.DiGraph, options: CompileOptions) -> str:
                          {k: _signature(v) for k, v in sorted(a["params"].items())}]
                         for edge, a in ((e, ir.edges[e]) for e in ir.edges)],
     }
+    decisions = []
+    for edge in ir.edges:
+        storage = choose_storage(ir, edge, options)
+        decisions.append([list(edge), storage, choose_propagation(ir, edge, storage, options)])
+    description["decisions"] = decisions
     text = json.dumps(description, sort_keys=True, default=repr)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 

@@ -61,6 +61,10 @@ def format_text(ir: nx.DiGraph) -> str:
         a = ir.edges[edge]
         parts = [f"connection {_owner(edge)} {a['op']}({a['cls']})", _flags(a["options"]),
                  _fields(a["params"])]
+        if "storage" in a:
+            parts.append(f"| storage={a['storage']['format']}:{_dtype(a['storage']['dtype'])}")
+        if "propagation" in a:
+            parts.append(f"propagation={a['propagation']}")
         lines.append(" ".join(p for p in parts if p))
     for spec in g["monitors"]:
         lines.append(f"monitor {spec.name} {_owner(spec.target)} vars={','.join(spec.state_vars)} "
@@ -79,9 +83,9 @@ def format_text(ir: nx.DiGraph) -> str:
 def to_json(ir: nx.DiGraph) -> dict:
     """The IR as JSON-ready data (tensors summarised as in the text form)."""
     def obj(attrs: dict) -> dict:
-        return {k: (format_value(v) if k != "params" and k != "state" and k != "options"
-                    else {kk: format_value(vv) if not isinstance(vv, bool) else vv
-                          for kk, vv in v.items()})
+        return {k: ({kk: vv if isinstance(vv, (bool, str)) else format_value(vv)
+                     for kk, vv in v.items()} if isinstance(v, dict) else
+                    v if isinstance(v, (str, int, bool)) else format_value(v))
                 for k, v in attrs.items()}
 
     g = ir.graph

@@ -8,7 +8,23 @@ BACKENDS = ("torch", "numba", "numba-cuda")
 
 @dataclass(frozen=True)
 class CompileOptions:
-    """``backend``: which emitter writes the code; ``device``: where buffers live."""
+    """``backend``: which emitter writes the code; ``device``: where buffers live;
+    ``storage`` / ``propagation``: per-connection overrides as ``(("A->B", "csr"), ...)``
+    (storage: ``dense``, ``csr``, ``float32``, ``float16``, ``bfloat16`` or e.g.
+    ``csr:float16``; propagation: ``event`` or ``matmul``); ``activity``: the spike
+    probability per neuron and step the cost model assumes."""
 
     backend: str = "torch"
     device: str = "cpu"
+    storage: tuple[tuple[str, str], ...] = ()
+    propagation: tuple[tuple[str, str], ...] = ()
+    activity: float = 0.05
+
+    @staticmethod
+    def overrides(mapping: dict | None) -> tuple[tuple[str, str], ...]:
+        """``{"A->B": "csr"}`` (or ``{("A", "B"): "csr"}``) as a sorted tuple of pairs."""
+        items = []
+        for key, value in (mapping or {}).items():
+            label = f"{key[0]}->{key[1]}" if isinstance(key, tuple) else str(key)
+            items.append((label, str(value)))
+        return tuple(sorted(items))

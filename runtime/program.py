@@ -13,6 +13,7 @@ import torch
 
 from snnc.compiler import (BACKENDS, BufferSpec, CompileOptions, CompiledModule, bind_arguments,
                            compile_ir, structure_key)
+from snnc.compiler.cost_model import unsupported
 from snnc.errors import SnncError
 from snnc.ir import record_network
 from snnc.network.nodes import AbstractInput
@@ -60,11 +61,20 @@ class Program:
     timings, compile and run times.
     """
 
-    def __init__(self, network, backend: str = "torch", device: str | None = None) -> None:
+    def __init__(self, network, backend: str = "torch", device: str | None = None,
+                 storage: dict | None = None, propagation: dict | None = None,
+                 activity: float = 0.05) -> None:
         self.network = network
         device = torch.device(device) if device is not None else device_of(network)
         self.backend = resolve_backend(backend, device)
-        self.options = CompileOptions(backend=self.backend, device=str(device))
+        if backend == AUTO:
+            reason = unsupported(record_network(network), self.backend)
+            if reason is not None:
+                log.info("backend auto -> torch: %s cannot run %s", self.backend, reason)
+                self.backend = "torch"
+        self.options = CompileOptions(
+            backend=self.backend, device=str(device), storage=CompileOptions.overrides(storage),
+            propagation=CompileOptions.overrides(propagation), activity=float(activity))
         self._compiled: dict[str, _Compiled] = {}
         self._last: _Compiled | None = None
         self.last_run = RunStats()

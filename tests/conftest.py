@@ -1,6 +1,13 @@
 """Shared fixtures: a private compile cache per test session and small network builders."""
 from __future__ import annotations
 
+import os
+
+# numba-cuda code runs in the CUDA simulator unless a real GPU run is asked for
+# (SNNC_REAL_CUDA=1); numba reads this when it is first imported.
+if os.environ.get("SNNC_REAL_CUDA") != "1":
+    os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+
 import pytest
 import torch
 

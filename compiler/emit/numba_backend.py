@@ -34,7 +34,8 @@ class NumbaEmitter(ScheduleEmitter):
     def emit_propagate(self, op: ScheduledOp) -> list[str]:
         source, target = op.target
         return self.connection_module(op).propagate_numba(
-            self.connection_names(op.target), self.plan.name(source, "s"), self.plan.name(target, "I"))
+            self.connection_names(op.target), self.plan.name(source, "s"), self.plan.name(target, "I"),
+            self.ir.edges[op.target]["storage"])
 
     def emit_external(self, op: ScheduledOp) -> list[str]:
         scratch, given = self.plan.name(op.target, "I"), self.plan.name(op.target, "in")

@@ -99,7 +99,7 @@ def dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
 
-def build_plan(ir: nx.DiGraph) -> BufferPlan:
+def build_plan(ir: nx.DiGraph, backend: str) -> BufferPlan:
     """Name and shape every buffer the generated code reads or writes."""
     plan = BufferPlan(prefixes=_prefixes(ir))
     add = plan.buffers.append
@@ -122,7 +122,7 @@ def build_plan(ir: nx.DiGraph) -> BufferPlan:
             add(BufferSpec(plan.name(layer, "I"), "scratch", layer, "I", "float32", ("B", n)))
     for edge in connections_in_order(ir):
         attrs = ir.edges[edge]
-        for var, value in CONNECTION_OPS[attrs["op"]].bind(attrs, dt).items():
+        for var, value in CONNECTION_OPS[attrs["op"]].bind(attrs, dt, backend).items():
             add(BufferSpec(plan.name(edge, var), "arg", edge, var, dtype_name(value.dtype),
                            tuple(value.shape)))
     for spec in ir.graph["monitors"]:

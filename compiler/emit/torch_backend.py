@@ -27,7 +27,8 @@ class TorchEmitter(ScheduleEmitter):
         source, target = op.target
         return self.connection_module(op).propagate_torch(
             self.connection_names(op.target), self.plan.name(source, "s"),
-            self.plan.name(target, "I"), self.ir.edges[op.target].get("propagation", "matmul"))
+            self.plan.name(target, "I"), self.ir.edges[op.target]["propagation"],
+            self.ir.edges[op.target]["storage"])
 
     def emit_external(self, op: ScheduledOp) -> list[str]:
         return [f"{self.plan.name(op.target, 'I')}.add_({self.plan.name(op.target, 'in')}[t])"]

@@ -35,10 +35,11 @@ class LayerOp:
 
 @dataclass(frozen=True)
 class ConnectionOp:
-    """A synapse type: how its arguments are bound; per-backend code lives beside it."""
+    """A synapse type: how its arguments are bound for a backend (``bind(attrs, dt,
+    backend)``); its per-backend code lives beside it."""
 
     name: str
-    bind: Callable[[dict, float], ArgValues]
+    bind: Callable[[dict, float, str], ArgValues]
 
 
 LAYER_OPS: dict[str, LayerOp] = {}

@@ -4,13 +4,17 @@
     w *= 1 - weight_decay                             every step while learning
     w[:, j] *= norm / sum_i |w[i, j]|                 end of run (a zero sum counts as 1)
 
+Storage (chosen by the ``storage`` pass): dense or CSR, float32 or 16-bit values.
 The per-backend code sits below, one function per backend and phase.
 """
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 from snnc.compiler.ops.base import ConnectionOp, register_connection_op
+
 
 
 def normalize_columns(w: torch.Tensor, norm: float) -> None:
@@ -20,9 +24,54 @@ def normalize_columns(w: torch.Tensor, norm: float) -> None:
     w.mul_(norm / column_sums)
 
 
-def bind(attrs: dict, dt: float) -> dict[str, torch.Tensor]:
+def decode_table(dtype: torch.dtype) -> torch.Tensor:
+    """float32 value of every 16-bit pattern of ``dtype``, indexed by the pattern
+    (numba has no float16/bfloat16 arrays; it reads the bits as uint16)."""
+    bits = torch.arange(0, 1 << 16, dtype=torch.int32).to(torch.uint16)
+    return bits.view(dtype).to(torch.float32)
+
+
+def storage_of(attrs: dict) -> dict[str, str]:
+    """The storage the ``storage`` pass chose, or the weights' own (dense, their dtype)."""
+    return attrs.get("storage") or {"format": "dense",
+                                     "dtype": str(attrs["params"]["w"].dtype).removeprefix("torch.")}
+
+
+def _values(args: dict, name: str, values: torch.Tensor, backend: str) -> None:
+    """Weights for a backend: torch takes any float tensor; numba reads float32, or
+    16-bit patterns through a decode table."""
+    if backend == "torch" or values.dtype == torch.float32:
+        args[name] = values
+    else:
+        args[f"{name}_bits"] = values.contiguous().view(torch.uint16)
+        args[f"{name}_table"] = decode_table(values.dtype)
+
+
+def bind(attrs: dict, dt: float, backend: str = "torch") -> dict[str, torch.Tensor]:
+    """Arguments per storage: dense ``w`` (the network's own tensor when float32, so
+    in-place updates reach it), or CSR arrays ``w_indptr``/``w_indices``/``w_data`` with
+    rows = sources (rows = targets for numba-cuda, which sums per target)."""
     params = attrs["params"]
-    args = {"w": params["w"]}
+    storage = storage_of(attrs)
+    w = params["w"]
+    dtype = getattr(torch, storage["dtype"])
+    if w.dtype != dtype:
+        w = w.to(dtype)
+    args: dict[str, torch.Tensor] = {}
+    if storage["format"] == "dense":
+        _values(args, "w", w, backend)
+    elif backend == "torch":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            args["w"] = w.to(torch.float32).to_sparse_csr()
+    else:
+        rows = w.t() if backend == "numba-cuda" else w
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            csr = rows.to(torch.float32).contiguous().to_sparse_csr()
+        args["w_indptr"] = csr.crow_indices().contiguous()
+        args["w_indices"] = csr.col_indices().contiguous()
+        _values(args, "w_data", csr.values().to(dtype).contiguous(), backend)
     if params.get("b") is not None:
         n_target = params["w"].shape[1]
         args["b"] = params["b"].detach().to(torch.float32).expand(n_target).contiguous()
@@ -33,11 +82,21 @@ def bind(attrs: dict, dt: float) -> dict[str, torch.Tensor]:
     return args
 
 
+def _read(names: dict[str, str], array: str, index: str) -> str:
+    """Scalar code reading a float32 weight of ``array`` (direct, or decoded bits)."""
+    if array in names:
+        return f"{names[array]}[{index}]"
+    return f"{names[array + '_table']}[{names[array + '_bits']}[{index}]]"
+
+
 def propagate_torch(names: dict[str, str], spikes: str, target_input: str,
-                    strategy: str) -> list[str]:
-    """``matmul``: the full product; ``event``: only the rows of sources that spiked."""
+                    strategy: str, storage: dict[str, str]) -> list[str]:
+    """``matmul``: the full product; ``event``: only the rows of sources that spiked
+    (dense storage); CSR storage multiplies by the sparse matrix."""
     w = names["w"]
     bias = f" + {names['b']}" if "b" in names else ""
+    if storage["format"] == "csr":
+        return [f"{target_input}.add_({spikes}.float() @ {w}{bias})"]
     if strategy == "event":
         return [f"active = torch.nonzero(({spikes} != 0).any(dim=0)).squeeze(1)",
                 f"{target_input}.add_(({spikes}[:, active].to({w}.dtype) @ {w}[active]).float(){bias})"]
@@ -61,16 +120,24 @@ def normalize_torch(names: dict[str, str]) -> list[str]:
     ]
 
 
-def propagate_numba(names: dict[str, str], spikes: str, target_input: str) -> list[str]:
-    """Event-driven: add row ``i`` of ``w``, scaled by the source value, for each non-zero source."""
-    w = names["w"]
+def propagate_numba(names: dict[str, str], spikes: str, target_input: str,
+                    storage: dict[str, str]) -> list[str]:
+    """Event-driven: for each non-zero source ``i``, add its row of weights (scaled by
+    the source value) to the target input; CSR visits only the row's stored entries."""
+    if storage["format"] == "csr":
+        indptr, indices = names["w_indptr"], names["w_indices"]
+        inner = [f"for k in range({indptr}[i], {indptr}[i + 1]):",
+                 f"    {target_input}[b, {indices}[k]] += value * {_read(names, 'w_data', 'k')}"]
+    else:
+        n_target = f"{target_input}.shape[1]"
+        inner = [f"for j in range({n_target}):",
+                 f"    {target_input}[b, j] += value * {_read(names, 'w', 'i, j')}"]
     lines = [
         f"for b in range({spikes}.shape[0]):",
         f"    for i in range({spikes}.shape[1]):",
         f"        value = float32({spikes}[b, i])",
         "        if value != 0:",
-        f"            for j in range({w}.shape[1]):",
-        f"                {target_input}[b, j] += value * {w}[i, j]",
+        *["            " + line for line in inner],
     ]
     if "b" in names:
         bias = names["b"]
@@ -105,16 +172,22 @@ def normalize_numba(names: dict[str, str]) -> list[str]:
             ]
 
 
-def propagate_cuda(names: dict[str, str], spikes: str, target_input: str, first: bool) -> list[str]:
-    """Thread ``(b, j)`` sums, in source order, the weights of the sources that spiked."""
-    w = names["w"]
-    lines = [
-        "acc = float32(0.0)" if first else f"acc = {target_input}[b, j]",
-        f"for i in range({spikes}.shape[1]):",
-        f"    value = float32({spikes}[b, i])",
-        "    if value != 0:",
-        f"        acc += value * {w}[i, j]",
-    ]
+def propagate_cuda(names: dict[str, str], spikes: str, target_input: str, first: bool,
+                   storage: dict[str, str]) -> list[str]:
+    """Thread ``(b, j)`` sums, in source order, the weights of the sources that spiked
+    (CSR: rows are targets, so the thread walks its own row)."""
+    if storage["format"] == "csr":
+        indptr, indices = names["w_indptr"], names["w_indices"]
+        loop = [f"for k in range({indptr}[j], {indptr}[j + 1]):",
+                f"    value = float32({spikes}[b, {indices}[k]])",
+                "    if value != 0:",
+                f"        acc += value * {_read(names, 'w_data', 'k')}"]
+    else:
+        loop = [f"for i in range({spikes}.shape[1]):",
+                f"    value = float32({spikes}[b, i])",
+                "    if value != 0:",
+                f"        acc += value * {_read(names, 'w', 'i, j')}"]
+    lines = ["acc = float32(0.0)" if first else f"acc = {target_input}[b, j]", *loop]
     if "b" in names:
         lines.append(f"acc += {names['b']}[j]")
     return lines + [f"{target_input}[b, j] = acc"]
@@ -127,7 +200,7 @@ def learn_cuda(names: dict[str, str]) -> list[str]:
 
 
 def normalize_cuda(names: dict[str, str]) -> list[str]:
-    """Thread ``j`` normalises column ``j``."""
+    """Thread ``(0, j)`` normalises column ``j``."""
     if "norm" not in names:
         return []
     w = names["w"]

@@ -99,8 +99,9 @@ class Connection(AbstractConnection):
                 raise SnncError(f"{owner}: w has shape {tuple(w.shape)}, expected {expected}")
             if not (torch.isinf(self.wmin).all() and torch.isinf(self.wmax).all()):
                 w = torch.clamp(w.float(), self.wmin, self.wmax)
-        if w_dtype not in (torch.float32, torch.float16, torch.bfloat16, torch.float64):
-            raise SnncError(f"{owner}: w_dtype {w_dtype} is not a floating dtype")
+        if w_dtype not in (torch.float32, torch.float16, torch.bfloat16):
+            raise SnncError(f"{owner}: w_dtype {w_dtype} is not supported; use torch.float32, "
+                            "torch.float16 or torch.bfloat16")
         w = w.to(w_dtype)
         if torch.isnan(w).any():
             raise SnncError(f"{owner}: w contains NaN")

@@ -1,0 +1,108 @@
+"""BindsNET 0.3.4 runner (run with benchmarks/.venvs/bindsnet/bin/python): build a
+workload with BindsNET's own classes, time ``network.run`` only; print one JSON line.
+
+    .venvs/bindsnet/bin/python benchmarks/runners/bindsnet_runner.py --workload guide [--batch 64]
+    .venvs/bindsnet/bin/python benchmarks/runners/bindsnet_runner.py --workload recipe --n 5000
+
+The guide network is built by benchmarks/workloads.py's ``guide_network`` with BindsNET's
+classes as the ``api``. The recipe (BindsNET's published benchmark: Poisson inputs at
+rates U(0, 100) Hz, all-to-all N(0, 1) weights to as many LIF neurons, no monitors) encodes
+its inputs with ``bindsnet.encoding.poisson`` (timed apart, as ``encode_s``) or reads the
+shared raster (``--inputs raster``).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from types import SimpleNamespace
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))
+from common import (Timer, default_steps, emit, parser, python_info, recipe_rates,  # noqa: E402
+                    recipe_weights)
+
+import _bindsnet_compat  # noqa: E402
+
+_bindsnet_compat.prepare()
+
+import torch  # noqa: E402
+import bindsnet  # noqa: E402,F401
+from bindsnet.network import Network  # noqa: E402
+from bindsnet.network.monitors import Monitor  # noqa: E402
+from bindsnet.network.nodes import Input, LIFNodes  # noqa: E402
+from bindsnet.network.topology import Connection  # noqa: E402
+
+API = SimpleNamespace(Network=Network, Input=Input, LIFNodes=LIFNodes, Connection=Connection,
+                      Monitor=Monitor)
+
+
+def build_guide(args):
+    from workloads import guide_inputs, guide_network
+    torch.manual_seed(args.seed)
+    network = guide_network(API, args.steps)
+    inputs = guide_inputs(args.steps, batch=args.batch)
+    return network, inputs, {}
+
+
+def build_recipe(args):
+    import numpy as np
+    network = Network()
+    source, target = Input(n=args.n), LIFNodes(n=args.n)
+    network.add_layer(source, name="X")
+    network.add_layer(target, name="Y")
+    w = torch.from_numpy(recipe_weights(args.n, args.seed))
+    network.add_connection(Connection(source=source, target=target, w=w), "X", "Y")
+    info = {}
+    if args.inputs == "raster":
+        spikes = torch.from_numpy(np.load(args.raster)).to(torch.uint8)
+        info["encode_s"] = 0.0
+    else:
+        from bindsnet.encoding import poisson
+        torch.manual_seed(args.seed)
+        rates = torch.from_numpy(recipe_rates(args))
+        with Timer() as t:
+            spikes = poisson(datum=rates, time=args.steps)
+        info["encode_s"] = t.seconds
+    spikes = spikes[:args.steps]
+    info["input_spikes_per_step"] = float(spikes.float().sum(1).mean())
+    return network, {"X": spikes.unsqueeze(1)}, info
+
+
+def main() -> None:
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch.set_num_threads (default: torch's own choice)")
+    p.add_argument("--no-warmup", action="store_true",
+                   help="time the process's first network.run (torch's lazy start-up included)")
+    args = p.parse_args()
+    default_steps(args)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    build = build_guide if args.workload == "guide" else build_recipe
+    with Timer() as t_build:
+        network, inputs, info = build(args)
+    if not args.no_warmup:
+        # one step first, so that torch's lazy start-up (thread pool, kernels) is not
+        # timed, as snnc's runner does a 1-step run before its timed run; then reset.
+        # (a clone: BindsNET's Input keeps a view of its input as ``s`` and
+        # reset_state_variables zeroes ``s`` in place, which would zero step 0 of ours)
+        network.run(inputs={k: v[:1].clone() for k, v in inputs.items()}, time=1)
+        network.reset_state_variables()
+    with Timer() as t_run:
+        network.run(inputs=inputs, time=args.steps)
+    record = {"system": "bindsnet", "version": bindsnet.__version__ if hasattr(bindsnet, "__version__")
+              else "0.3.4", "workload": args.workload, "n": args.n, "steps": args.steps,
+              "batch": args.batch, "inputs": args.inputs if args.workload == "recipe" else "bernoulli",
+              "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+              "warmup": not args.no_warmup, "build_s": t_build.seconds, "run_s": t_run.seconds,
+              "per_sample_s": t_run.seconds / args.batch, **info, **python_info()}
+    layer = "B" if args.workload == "guide" else "Y"
+    if args.workload == "guide":
+        record["output_spikes"] = int(network.monitors["B"].get("s").sum())
+    record["last_step_spikes"] = int(network.layers[layer].s.sum())
+    emit(record)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""Shared by the runners (stdlib + numpy + torch only, so every venv can import it).
+
+Each runner builds one workload, times only the simulation and prints one JSON line
+(the last line of its stdout) with its figures.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+RUNNERS = Path(__file__).resolve().parent
+BENCHMARKS = RUNNERS.parent
+
+# BindsNET's LIFNodes defaults, used by every system (Brian2 spells them out).
+LIF = dict(thresh=-52.0, rest=-65.0, reset=-65.0, refrac=5, tc_decay=100.0, dt=1.0)
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--workload", choices=["guide", "recipe"], required=True)
+    p.add_argument("--n", type=int, default=1000, help="recipe: inputs = neurons = n")
+    p.add_argument("--steps", type=int, default=None, help="default: guide 500, recipe 1000")
+    p.add_argument("--batch", type=int, default=1, help="guide only")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--inputs", choices=["encoder", "raster"], default="encoder",
+                   help="recipe: encode Poisson spikes with the system's own encoder, or "
+                        "read the shared raster --raster (uint8 .npy, [T, n])")
+    p.add_argument("--raster", type=Path, default=None)
+    p.add_argument("--rates", type=Path, default=None,
+                   help="recipe, encoder mode: the shared rates (float32 .npy, [n], Hz)")
+    return p
+
+
+def default_steps(args) -> int:
+    if args.steps is None:
+        args.steps = 500 if args.workload == "guide" else 1000
+    return args.steps
+
+
+def recipe_rates(args):
+    """Firing rates U(0, 100) Hz, the same for all systems (from --rates, else seeded)."""
+    import numpy as np
+    if args.rates is not None:
+        return np.load(args.rates).astype(np.float32)
+    return np.random.default_rng(args.seed).uniform(0.0, 100.0, args.n).astype(np.float32)
+
+
+def recipe_weights(n: int, seed: int):
+    """All-to-all weights N(0, 1), ``[n_pre, n_post]`` float32 (numpy, seeded: the same
+    matrix in every system)."""
+    import numpy as np
+    return np.random.default_rng(seed + 1).standard_normal((n, n), dtype=np.float32)
+
+
+def emit(record: dict) -> None:
+    print(json.dumps(record), flush=True)
+
+
+class Timer:
+    def __enter__(self):
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.start
+
+
+def python_info() -> dict:
+    return {"python": sys.version.split()[0], "executable": sys.executable}

@@ -1,0 +1,122 @@
+"""snnc runner: build a workload, compile it, time the simulation; print one JSON line.
+
+    python benchmarks/runners/snnc_runner.py --workload guide [--batch 64]
+    python benchmarks/runners/snnc_runner.py --workload recipe --n 10000 [--inputs raster --raster R.npy]
+    python benchmarks/runners/snnc_runner.py --workload guide --measure compile   # compile + first tiny run
+
+``--measure run`` (default) compiles, does a one-step warm-up run (numba's JIT and cache
+load happen there), resets the state and times ``program.run`` over the whole workload
+(``program.last_run.seconds``: the generated code's run, not building or compiling).
+``--measure compile`` times ``snnc.compile`` + the first one-step run in this (fresh)
+process; whether that is cold or warm depends on ``$SNNC_CACHE_DIR``, set by the caller.
+It then repeats that for a second network of the same structure in the same process
+(``inproc_*``: numba already imported, module table cleared, machine code from the cache).
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+T_START = time.perf_counter()
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from common import (Timer, default_steps, emit, parser, python_info, recipe_rates,  # noqa: E402
+                    recipe_weights)
+
+
+def build_guide(args, api):
+    import torch
+    from workloads import guide_inputs, guide_network
+    torch.manual_seed(args.seed)
+    network = guide_network(api, args.steps)
+    inputs = guide_inputs(args.steps, batch=args.batch)
+    return network, inputs, {}
+
+
+def build_recipe(args, api):
+    import numpy as np
+    import torch
+    network = api.Network()
+    source, target = api.Input(n=args.n), api.LIFNodes(n=args.n)
+    network.add_layer(source, name="X")
+    network.add_layer(target, name="Y")
+    w = torch.from_numpy(recipe_weights(args.n, args.seed))
+    network.add_connection(api.Connection(source=source, target=target, w=w), "X", "Y")
+    info = {}
+    if args.inputs == "raster":
+        spikes = torch.from_numpy(np.load(args.raster)).to(torch.uint8)
+        info["encode_s"] = 0.0
+    else:
+        from snnc.encoding import poisson
+        torch.manual_seed(args.seed)
+        rates = torch.from_numpy(recipe_rates(args))
+        with Timer() as t:
+            spikes = poisson(rates, time=args.steps)
+        info["encode_s"] = t.seconds
+    spikes = spikes[:args.steps]
+    info["input_spikes_per_step"] = float(spikes.float().sum(1).mean())
+    return network, {"X": spikes.unsqueeze(1)}, info
+
+
+def main() -> None:
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--measure", choices=["run", "compile"], default="run")
+    p.add_argument("--backend", default="numba")
+    args = p.parse_args()
+    default_steps(args)
+    with Timer() as t_import:
+        import torch
+        import snnc
+        sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        from workloads import snnc_api
+        api = snnc_api()
+    build = build_guide if args.workload == "guide" else build_recipe
+    with Timer() as t_build:
+        network, inputs, info = build(args, api)
+    one = {k: v[:1].clone() for k, v in inputs.items()}
+    record = {"system": "snnc", "backend": args.backend, "workload": args.workload, "n": args.n,
+              "steps": args.steps, "batch": args.batch, "measure": args.measure,
+              "inputs": args.inputs if args.workload == "recipe" else "bernoulli",
+              "cache_dir": os.environ.get("SNNC_CACHE_DIR"), "import_s": t_import.seconds,
+              "build_s": t_build.seconds, "torch": torch.__version__, **info, **python_info()}
+    with Timer() as t_compile:
+        program = snnc.compile(network, backend=args.backend)
+    with Timer() as t_first:
+        program.run(inputs=one, time=1)
+    record["compile_s"] = t_compile.seconds
+    record["first_run_s"] = t_first.seconds            # includes loading/JIT of the run function
+    record["first_run_sim_s"] = program.last_run.seconds
+    record["compile_total_s"] = t_compile.seconds + t_first.seconds
+    record["process_s"] = time.perf_counter() - T_START
+    if args.measure == "compile":
+        # The same again in this process for a new network of the same structure, with
+        # the loaded-module table cleared (as bench_guide.py does): the generated module
+        # is re-imported and numba loads its machine code from the disk cache, but numba
+        # and snnc are already imported and initialized. This isolates snnc's own
+        # per-compile cost from the one-off cost of starting numba in a fresh process.
+        from snnc.runtime import loader
+        network2, inputs2, _ = build(args, api)
+        loader._LOADED.clear()
+        with Timer() as t2_compile:
+            program2 = snnc.compile(network2, backend=args.backend)
+        with Timer() as t2_first:
+            program2.run(inputs={k: v[:1].clone() for k, v in inputs2.items()}, time=1)
+        record["inproc_compile_s"] = t2_compile.seconds
+        record["inproc_first_run_s"] = t2_first.seconds
+        record["inproc_total_s"] = t2_compile.seconds + t2_first.seconds
+    if args.measure == "run":
+        network.reset_state_variables()
+        program.run(inputs=inputs, time=args.steps)
+        record["run_s"] = program.last_run.seconds
+        record["per_sample_s"] = record["run_s"] / args.batch
+        layer = "B" if args.workload == "guide" else "Y"
+        if args.workload == "guide":
+            record["output_spikes"] = int(network.monitors["B"].get("s").sum())
+        record["last_step_spikes"] = int(network.layers[layer].s.sum())
+    emit(record)
+
+
+if __name__ == "__main__":
+    main()

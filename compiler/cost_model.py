@@ -1,0 +1,131 @@
+"""How weights are stored and propagated, per connection: the documented cost model.
+
+Storage (``choose_storage``), unless overridden by ``CompileOptions.storage``:
+
+* values keep the weights' own dtype (float32 by default; ``w_dtype=float16`` or
+  ``bfloat16`` halves the memory and is computed in float32), so the default never
+  changes results beyond float tolerance;
+* CSR when at most ``CSR_MAX_DENSITY`` of the weights are non-zero and the matrix has
+  at least ``CSR_MIN_SIZE`` entries — event-driven propagation then visits only
+  stored synapses; dense otherwise;
+* dense float32 whenever the weights change during a run (per-step weight updates,
+  end-of-run normalisation) or a monitor records them.
+
+Propagation (``choose_propagation``), unless overridden by ``CompileOptions.propagation``:
+
+* numba and numba-cuda always propagate event-driven: their loops add only the rows
+  of sources that spiked, which costs no more than a dense loop when all spike;
+* torch uses the sparse product for CSR; for dense weights it gathers the active rows
+  (``event``) when the expected fraction of source rows active in the batch,
+  ``1 - (1 - p)^B`` with ``p = CompileOptions.activity`` (spike probability per
+  neuron and step, default 0.05), is at most ``EVENT_MAX_ACTIVE`` and the target has
+  at least ``EVENT_MIN_TARGETS`` neurons; otherwise a dense matrix product (BLAS),
+  which also serves real-valued (non-spike) sources.
+"""
+from __future__ import annotations
+
+import networkx as nx
+import torch
+
+from snnc.compiler.options import CompileOptions
+from snnc.errors import SnncError
+
+CSR_MAX_DENSITY = 0.1
+CSR_MIN_SIZE = 4096
+EVENT_MAX_ACTIVE = 0.25
+EVENT_MIN_TARGETS = 32
+FORMATS = ("dense", "csr")
+DTYPES = ("float32", "float16", "bfloat16")
+
+_density_memo: dict[tuple[int, int, int], float] = {}
+
+
+def edge_label(edge: tuple[str, str]) -> str:
+    return f"{edge[0]}->{edge[1]}"
+
+
+def density(w: torch.Tensor) -> float:
+    """Fraction of non-zero weights, memoised per tensor version."""
+    key = (id(w), w._version, w.data_ptr())
+    if key not in _density_memo:
+        if len(_density_memo) > 256:
+            _density_memo.clear()
+        _density_memo[key] = float(torch.count_nonzero(w)) / max(1, w.numel())
+    return _density_memo[key]
+
+
+def weights_change(ir: nx.DiGraph, edge: tuple[str, str]) -> bool:
+    params = ir.edges[edge]["params"]
+    updated = ir.graph["learning"] and params.get("weight_decay") is not None
+    recorded = any(spec.target == edge and "w" in spec.state_vars for spec in ir.graph["monitors"])
+    return updated or params.get("norm") is not None or recorded
+
+
+def _override(options_items: tuple, edge: tuple[str, str]) -> str | None:
+    return dict(options_items).get(edge_label(edge))
+
+
+def choose_storage(ir: nx.DiGraph, edge: tuple[str, str], options: CompileOptions) -> dict[str, str]:
+    """``{"format": dense|csr, "dtype": float32|float16|bfloat16}`` for one connection."""
+    w = ir.edges[edge]["params"]["w"]
+    dtype = str(w.dtype).removeprefix("torch.")
+    fmt = "csr" if (w.numel() >= CSR_MIN_SIZE and density(w) <= CSR_MAX_DENSITY) else "dense"
+    owner = f"Connection {edge_label(edge)}"
+    override = _override(options.storage, edge)
+    if override is not None:
+        for part in override.split(":"):
+            if part in FORMATS:
+                fmt = part
+            elif part in DTYPES:
+                dtype = part
+            else:
+                raise SnncError(f"{owner}: unknown storage {part!r}; use one of {FORMATS + DTYPES}")
+    if dtype not in DTYPES:
+        raise SnncError(f"{owner}: weights of dtype {dtype} are not supported; use one of {DTYPES}")
+    if weights_change(ir, edge):
+        if fmt == "csr" and override is not None:
+            raise SnncError(f"{owner}: CSR storage needs fixed weights, but they change during "
+                            "the run (weight updates, normalisation or a monitor on w)")
+        fmt = "dense"
+    return {"format": fmt, "dtype": dtype}
+
+
+def binary_source(ir: nx.DiGraph, source: str) -> bool:
+    """Whether a layer's spikes are 0/1 (neuron models, or an input fed spikes only)."""
+    attrs = ir.nodes[source]
+    if attrs["op"] != "input":
+        return True
+    external = ir.graph["inputs"].get(source)
+    return external in ("bool", "uint8") and ir.in_degree(source) == 0
+
+
+def choose_propagation(ir: nx.DiGraph, edge: tuple[str, str], storage: dict[str, str],
+                       options: CompileOptions) -> str:
+    """``event`` or ``matmul`` for one connection (see the module docstring)."""
+    override = _override(options.propagation, edge)
+    if override is not None:
+        if override not in ("event", "matmul"):
+            raise SnncError(f"Connection {edge_label(edge)}: unknown propagation {override!r}; "
+                            "use 'event' or 'matmul'")
+        return override
+    if options.backend != "torch":
+        return "event"
+    if storage["format"] == "csr" or not binary_source(ir, edge[0]):
+        return "matmul"
+    active = 1.0 - (1.0 - options.activity) ** ir.graph["batch_size"]
+    if active <= EVENT_MAX_ACTIVE and ir.nodes[edge[1]]["n"] >= EVENT_MIN_TARGETS:
+        return "event"
+    return "matmul"
+
+
+def unsupported(ir: nx.DiGraph, backend: str) -> str | None:
+    """Why ``backend`` cannot run this IR, or None. numba backends read 16-bit weights
+    through a decode table, so they cannot update them during a run."""
+    if backend == "torch":
+        return None
+    for edge in ir.edges:
+        dtype = ir.edges[edge]["params"]["w"].dtype
+        if dtype != torch.float32 and weights_change(ir, edge):
+            return (f"connection {edge_label(edge)}: {str(dtype).removeprefix('torch.')} weights "
+                    "that change during the run")
+    return None
