@@ -121,9 +121,11 @@ class Program:
             self._compiled[key] = compiled
         return compiled
 
-    def matches(self, network) -> bool:
-        """Whether this program was compiled for ``network``."""
-        return network is self.network
+    def compile_for(self, input_dtypes: dict[str, torch.dtype], one_step: bool = False) -> CompiledModule:
+        """Compile (without running) for inputs of these dtypes; ``source`` then shows it."""
+        ir = record_network(self.network, input_dtypes=input_dtypes, one_step=one_step)
+        self._last = self._compile(ir)
+        return self._last.module
 
     # -- running ------------------------------------------------------------------
     def run(self, inputs: dict[str, torch.Tensor], time: float, one_step: bool = False,
