@@ -151,6 +151,19 @@ def run_json(cmd: list[str], env: dict | None = None, timeout: float = 1800) -> 
             "stderr": proc.stderr[-3000:], "stdout": proc.stdout[-1000:]}
 
 
+def git_revision() -> dict:
+    """The library's commit and its modified files (the working tree is what runs)."""
+    def git(*a):
+        try:
+            return subprocess.run(["git", *a], capture_output=True, text=True, cwd=str(HERE.parent),
+                                  timeout=30).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+    dirty = [line[3:] for line in git("status", "--short").splitlines()
+             if not line[3:].startswith("benchmarks/")]
+    return {"head": git("rev-parse", "HEAD").strip(), "dirty": dirty}
+
+
 def available(system: str) -> bool:
     return system == "snnc" or Path(PYTHON[system]).exists()
 
@@ -209,7 +222,12 @@ def measure_compile(args, workload_case: dict, repeats: int) -> dict:
 
 
 def memory_bandwidth(size_mb: int = 512, repeats: int = 5) -> dict:
-    """Copy bandwidth with numpy: bytes read + bytes written per second (best of N)."""
+    """Memory bandwidth of one core, from a numpy copy of a large float64 array (best of N).
+
+    ``bytes_per_s`` counts the bytes read plus the bytes written (STREAM's convention for
+    copy); ``array_bytes_per_s`` = array size / copy time (half of it). Also a read-only
+    figure, numpy's sum of a float32 array of the same size (single-threaded).
+    """
     src = np.ones(size_mb * 2 ** 20 // 8, dtype=np.float64)
     dst = np.empty_like(src)
     np.copyto(dst, src)
@@ -218,9 +236,19 @@ def memory_bandwidth(size_mb: int = 512, repeats: int = 5) -> dict:
         start = time.perf_counter()
         np.copyto(dst, src)
         best = min(best, time.perf_counter() - start)
-    moved = 2 * src.nbytes
-    return {"array_mb": size_mb, "copy_s": best, "bytes_per_s": moved / best,
-            "note": "np.copyto of a float64 array, best of %d; bandwidth = (read + write) / time" % repeats}
+    del dst
+    flat = src.view(np.float32)
+    flat.sum()
+    best_read = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        flat.sum()
+        best_read = min(best_read, time.perf_counter() - start)
+    return {"array_mb": size_mb, "copy_s": best, "bytes_per_s": 2 * src.nbytes / best,
+            "array_bytes_per_s": src.nbytes / best, "read_bytes_per_s": src.nbytes / best_read,
+            "note": f"np.copyto of a {size_mb} MB float64 array, best of {repeats}; bytes_per_s = "
+                    "(read + write) / time, array_bytes_per_s = size / time; read_bytes_per_s: "
+                    "np.sum of the same buffer as float32"}
 
 
 # -- reporting ---------------------------------------------------------------------------
@@ -315,6 +343,8 @@ def summarize(args, cases, results, compile_figs, bandwidth) -> tuple[str, dict]
             "warm_import_s": med(compile_figs["warm"], "import_s"),
             "warm_process_s": med(compile_figs["warm"], "process_s"),
             "inproc_total_s": med(compile_figs["warm"], "inproc_total_s"),
+            "cold_numba_compile_s": med(compile_figs["cold"], "numba_compiler_lock_s"),
+            "cold_numba_llvm_s": med(compile_figs["cold"], "numba_llvm_lock_s"),
             "inproc_compile_s": med(compile_figs["warm"], "inproc_compile_s"),
             "inproc_first_run_s": med(compile_figs["warm"], "inproc_first_run_s"),
             "records": compile_figs}
@@ -323,7 +353,8 @@ def summarize(args, cases, results, compile_figs, bandwidth) -> tuple[str, dict]
         lines.append(f"snnc compile (guide network; snnc.compile + first 1-step run, fresh process, "
                      f"median of {len(compile_figs['cold'])}):")
         lines.append(f"  cold {fmt(cold)}  (compile {fmt(c['cold_compile_s'])} + first run "
-                     f"{fmt(c['cold_first_run_s'])})")
+                     f"{fmt(c['cold_first_run_s'])}, of which numba compiling the run function "
+                     f"{fmt(c['cold_numba_compile_s'])}, LLVM {fmt(c['cold_numba_llvm_s'])})")
         lines.append(f"  warm {fmt(warm)}  (compile {fmt(c['warm_compile_s'])} + first run "
                      f"{fmt(c['warm_first_run_s'])}; not counted: import snnc "
                      f"{fmt(c['warm_import_s'])})")
@@ -336,20 +367,31 @@ def summarize(args, cases, results, compile_figs, bandwidth) -> tuple[str, dict]
     if bandwidth:
         summary["bandwidth"] = bandwidth
         lines.append("")
-        lines.append(f"memory bandwidth (numpy copy, {bandwidth['array_mb']} MB, read+write): "
-                     f"{bandwidth['bytes_per_s'] / 1e9:.2f} GB/s")
+        lines.append(f"memory bandwidth, numpy copy of {bandwidth['array_mb']} MB: "
+                     f"{bandwidth['bytes_per_s'] / 1e9:.2f} GB/s read+write "
+                     f"({bandwidth['array_bytes_per_s'] / 1e9:.2f} GB/s of array copied); "
+                     f"numpy sum (read only): {bandwidth['read_bytes_per_s'] / 1e9:.2f} GB/s")
         for label, row in summary["cases"].items():
             if not label.startswith("recipe") or row["input_spikes_per_step"] is None:
                 continue
             n = cases[label]["n"]
             steps = cases[label]["steps"]
-            floor = row["input_spikes_per_step"] * 4 * n * steps / bandwidth["bytes_per_s"]
+            moved = row["input_spikes_per_step"] * 4 * n * steps
+            floor = moved / bandwidth["bytes_per_s"]
+            row["event_bytes"] = moved
             row["event_floor_s"] = floor
+            row["event_floor_array_s"] = moved / bandwidth["array_bytes_per_s"]
+            row["event_floor_read_s"] = moved / bandwidth["read_bytes_per_s"]
             row["snnc_over_floor"] = row["snnc"] / floor if row["snnc"] else None
+            row["snnc_effective_bytes_per_s"] = moved / row["snnc"] if row["snnc"] else None
             if n == 10000 or args.floor_all:
                 lines.append(f"  {label}: event-driven memory floor = {row['input_spikes_per_step']:.1f} "
-                             f"spiking inputs/step x {4 * n} B/row x {steps} steps / bandwidth = "
+                             f"spiking inputs/step x {4 * n} B/row x {steps} steps = "
+                             f"{moved / 1e9:.2f} GB / {bandwidth['bytes_per_s'] / 1e9:.2f} GB/s = "
                              f"{fmt(floor)}; snnc {fmt(row['snnc'])} = {row['snnc_over_floor']:.2f}x the floor")
+                lines.append(f"    (snnc streams the rows at {row['snnc_effective_bytes_per_s'] / 1e9:.2f} GB/s; "
+                             f"floor with array-copied bandwidth {fmt(row['event_floor_array_s'])}, "
+                             f"with read-only bandwidth {fmt(row['event_floor_read_s'])})")
     if g:
         spikes = {k: med(results["guide"].get(k, []), "output_spikes") for k in SYSTEMS}
         lines.append(f"guide sanity, output spikes in {cases['guide']['steps']} steps: " + ", ".join(
@@ -410,6 +452,8 @@ def main() -> None:
         systems = [s for s in systems if s not in missing]
 
     started = time.perf_counter()
+    revision = git_revision()
+    log(f"snnc at {revision['head'][:10]}, {len(revision['dirty'])} library file(s) modified")
     bandwidth = memory_bandwidth()
     log(f"memory bandwidth {bandwidth['bytes_per_s'] / 1e9:.2f} GB/s")
     snnc_cache = tempfile.mkdtemp(prefix="snnc-bench-")
@@ -429,7 +473,8 @@ def main() -> None:
     summary["meta"] = {"argv": sys.argv, "repeats": args.repeats, "inputs": args.inputs,
                        "python": sys.version.split()[0], "platform": platform.platform(),
                        "cpus": os.cpu_count(), "total_s": time.perf_counter() - started,
-                       "systems": systems, "cases": cases}
+                       "systems": systems, "cases": cases, "snnc_revision": revision,
+                       "snnc_revision_after": git_revision()}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(summary, indent=2, default=str))
     print(f"\nwrote {args.json}  ({summary['meta']['total_s']:.0f} s in all)")

@@ -15,7 +15,7 @@ from pathlib import Path
 import networkx as nx
 import torch
 
-from snnc.compiler.cost_model import choose_propagation, choose_storage
+from snnc.compiler.cost_model import choose_loop_nest, choose_propagation, choose_storage
 from snnc.compiler.options import CompileOptions
 
 GENERATOR_VERSION = "1"
@@ -60,6 +60,7 @@ def structure_key(ir: nx.DiGraph, options: CompileOptions) -> str:
         storage = choose_storage(ir, edge, options)
         decisions.append([list(edge), storage, choose_propagation(ir, edge, storage, options)])
     description["decisions"] = decisions
+    description["loop_nest"] = choose_loop_nest(ir, options)
     text = json.dumps(description, sort_keys=True, default=repr)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 

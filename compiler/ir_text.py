@@ -69,6 +69,8 @@ def format_text(ir: nx.DiGraph) -> str:
     for spec in g["monitors"]:
         lines.append(f"monitor {spec.name} {_owner(spec.target)} vars={','.join(spec.state_vars)} "
                      f"time={spec.time}")
+    if "loop_nest" in g:
+        lines.append("loop_nest " + " ".join(f"{k}={v}" for k, v in g["loop_nest"].items()))
     for i, op in enumerate(g.get("schedule", [])):
         lines.append(f"step {i} {op.label()}")
     for i, op in enumerate(g.get("end_of_run", [])):

@@ -172,8 +172,8 @@ class Program:
                     compiled.scratch[cache_key] = torch.zeros(_shape(spec, batch, steps), device=device,
                                                               dtype=getattr(torch, spec.dtype))
                 args.append(compiled.scratch[cache_key])
-            elif spec.role == "monitor":
-                args.append(torch.zeros(_shape(spec, batch, steps), device=device,
+            elif spec.role == "monitor":  # every row is written by the run
+                args.append(torch.empty(_shape(spec, batch, steps), device=device,
                                         dtype=getattr(torch, spec.dtype)))
             else:
                 raise SnncError(f"runtime: unknown buffer role {spec.role!r} for {spec.name}")

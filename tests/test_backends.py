@@ -53,6 +53,7 @@ def networks(draw):
         "options": draw(st.fixed_dictionaries({
             "bias": st.booleans(), "per_neuron_thresh": st.booleans(), "lbound": st.booleans(),
             "refrac": st.sampled_from([0, 1, 2, 5]), "norm": st.booleans(), "dt": st.sampled_from([1.0, 0.5]),
+            "weight_decay": st.sampled_from([0.0, 0.5]),
         })),
         "seed": draw(st.integers(0, 2**16)),
     }
@@ -75,8 +76,9 @@ def build(recipe) -> tuple[Network, dict[str, torch.Tensor]]:
         pre, post = network.layers[source], network.layers[target]
         bias = dyadic((post.n,), generator, -8, 8) if options["bias"] else None
         norm = 4.0 if options["norm"] and source == target else None
+        decay = options.get("weight_decay", 0.0) if source != target else 0.0
         network.add_connection(Connection(pre, post, w=dyadic((pre.n, post.n), generator) * 8, b=bias,
-                                          norm=norm), source, target)
+                                          norm=norm, weight_decay=decay), source, target)
     for name, layer in network.layers.items():
         variables = ["s"] + (["v", "refrac_count"] if name.startswith("L") else [])
         variables += ["x"] if layer.traces else []

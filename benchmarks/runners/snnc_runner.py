@@ -89,6 +89,13 @@ def main() -> None:
     record["first_run_s"] = t_first.seconds            # includes loading/JIT of the run function
     record["first_run_sim_s"] = program.last_run.seconds
     record["compile_total_s"] = t_compile.seconds + t_first.seconds
+    try:  # numba's own timers for the run function (private attributes: best effort)
+        timers = [c.metadata.get("timers", {}) for c in program._last.run.overloads.values()]
+        if timers:
+            record["numba_compiler_lock_s"] = sum(t.get("compiler_lock", 0.0) for t in timers)
+            record["numba_llvm_lock_s"] = sum(t.get("llvm_lock", 0.0) for t in timers)
+    except AttributeError:
+        pass
     record["process_s"] = time.perf_counter() - T_START
     if args.measure == "compile":
         # The same again in this process for a new network of the same structure, with

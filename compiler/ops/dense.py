@@ -122,28 +122,25 @@ def normalize_torch(names: dict[str, str]) -> list[str]:
 
 def propagate_numba(names: dict[str, str], spikes: str, target_input: str,
                     storage: dict[str, str]) -> list[str]:
-    """Event-driven: for each non-zero source ``i``, add its row of weights (scaled by
-    the source value) to the target input; CSR visits only the row's stored entries."""
+    """Event-driven, for sample ``b``: for each non-zero source ``i``, add its row of
+    weights (scaled by the source value) to the target input; CSR visits only the
+    row's stored entries."""
     if storage["format"] == "csr":
         indptr, indices = names["w_indptr"], names["w_indices"]
         inner = [f"for k in range({indptr}[i], {indptr}[i + 1]):",
                  f"    {target_input}[b, {indices}[k]] += value * {_read(names, 'w_data', 'k')}"]
     else:
-        n_target = f"{target_input}.shape[1]"
-        inner = [f"for j in range({n_target}):",
+        inner = [f"for j in range({target_input}.shape[1]):",
                  f"    {target_input}[b, j] += value * {_read(names, 'w', 'i, j')}"]
     lines = [
-        f"for b in range({spikes}.shape[0]):",
-        f"    for i in range({spikes}.shape[1]):",
-        f"        value = float32({spikes}[b, i])",
-        "        if value != 0:",
-        *["            " + line for line in inner],
+        f"for i in range({spikes}.shape[1]):",
+        f"    value = float32({spikes}[b, i])",
+        "    if value != 0:",
+        *["        " + line for line in inner],
     ]
     if "b" in names:
-        bias = names["b"]
-        lines += [f"for b in range({target_input}.shape[0]):",
-                  f"    for j in range({target_input}.shape[1]):",
-                  f"        {target_input}[b, j] += {bias}[j]"]
+        lines += [f"for j in range({target_input}.shape[1]):",
+                  f"    {target_input}[b, j] += {names['b']}[j]"]
     return lines
 
 
