@@ -40,7 +40,7 @@ def build_guide_network(time: int = 500, n_input: int = 100, n_output: int = 100
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", default="torch")
+    parser.add_argument("--backend", default="auto", help="auto (numba on CPU), torch, numba or numba-cuda")
     parser.add_argument("--time", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("out"))

@@ -51,6 +51,7 @@ class _Compiled:
     module: CompiledModule
     run: Any
     scratch: dict[tuple[str, int], torch.Tensor] = field(default_factory=dict)
+    jit_seconds: float | None = None
 
 
 class Program:
@@ -103,7 +104,19 @@ class Program:
         lines = [f"snnc program  backend={module.backend}  key={module.key}",
                  f"source        {module.path}"]
         lines += [f"pass {t.name:<12} {t.seconds * 1e3:9.3f} ms" for t in module.timings]
-        lines.append(f"compile total     {module.seconds * 1e3:9.3f} ms")
+        lines.append(f"compile total     {module.seconds * 1e3:9.3f} ms  (passes and source)")
+        if self._last.jit_seconds is not None:
+            lines.append(f"backend jit       {self._last.jit_seconds * 1e3:9.3f} ms  "
+                         "(numba compile or cache load, first call)")
+        lowered = module.ir
+        for source, target in lowered.edges:
+            attrs = lowered.edges[source, target]
+            lines.append(f"connection {source}->{target}: storage {attrs['storage']['format']} "
+                         f"{attrs['storage']['dtype']}, propagation {attrs['propagation']}")
+        nest = lowered.graph["loop_nest"]
+        if module.backend == "numba":
+            order = "samples outside time" if nest["batch_outer"] else "time outside samples"
+            lines.append(f"loop nest: {order}{', parallel over samples' if nest['parallel'] else ''}")
         run = self.last_run
         if run.steps:
             per_step = run.seconds / run.steps * 1e6
@@ -147,9 +160,13 @@ class Program:
         compiled = self._compile(ir)
         self._last = compiled
         args = self._bind(compiled, ir, shaped, steps)
-        adapt = ADAPTERS[self.backend]
+        adapted = [ADAPTERS[self.backend](arg) for arg in args]
+        if compiled.jit_seconds is None:  # numba compiles (or loads its cache) on the first call
+            start = clock.perf_counter()
+            compiled.run(0, 0, steps, *adapted)
+            compiled.jit_seconds = clock.perf_counter() - start
         start = clock.perf_counter()
-        _call(compiled.run, steps, [adapt(arg) for arg in args], progress_bar)
+        _call(compiled.run, steps, adapted, progress_bar)
         self.last_run = RunStats(steps, clock.perf_counter() - start, network.batch_size)
         self._hand_back(compiled.module.buffers, args, ir)
 
