@@ -53,7 +53,7 @@ def networks(draw):
         "options": draw(st.fixed_dictionaries({
             "bias": st.booleans(), "per_neuron_thresh": st.booleans(), "lbound": st.booleans(),
             "refrac": st.sampled_from([0, 1, 2, 5]), "norm": st.booleans(), "dt": st.sampled_from([1.0, 0.5]),
-            "weight_decay": st.sampled_from([0.0, 0.5]),
+            "weight_decay": st.sampled_from([0.0, 0.5]), "one_step": st.booleans(),
         })),
         "seed": draw(st.integers(0, 2**16)),
     }
@@ -96,8 +96,10 @@ def simulate(recipe, backend: str, **options) -> dict[str, torch.Tensor]:
     program = snnc.compile(network, backend=backend, **options)
     steps = recipe["steps"]
     half = steps // 2
-    program.run({k: v[:half] for k, v in inputs.items()}, time=half * recipe["options"]["dt"])
-    program.run({k: v[half:] for k, v in inputs.items()}, time=(steps - half) * recipe["options"]["dt"])
+    one_step = recipe["options"].get("one_step", False)
+    dt = recipe["options"]["dt"]
+    program.run({k: v[:half] for k, v in inputs.items()}, time=half * dt, one_step=one_step)
+    program.run({k: v[half:] for k, v in inputs.items()}, time=(steps - half) * dt, one_step=one_step)
     results = {f"{name}.{var}": monitor.get(var).float()
                for name, monitor in network.monitors.items() for var in monitor.state_vars}
     results.update({f"{src}->{tgt}.w": c.w.data.float().clone()
