@@ -17,6 +17,13 @@ def _pyplot():
     return plt
 
 
+def _axes(plt, count: int, axes, figsize) -> list:
+    if axes is None:
+        _, grid = plt.subplots(count, 1, figsize=figsize, squeeze=False)
+        axes = list(grid[:, 0])
+    return axes
+
+
 def _window(data: torch.Tensor, time, neurons) -> tuple[torch.Tensor, int, int]:
     flat = data.detach().to("cpu").reshape(data.shape[0], -1).float()
     t0, t1 = time if time is not None else (0, flat.shape[0])
@@ -29,9 +36,7 @@ def plot_spikes(spikes: dict[str, torch.Tensor], time=None, n_neurons=None, ims=
     """One raster per layer: a dot at (step, neuron) for every spike (batch flattened)."""
     plt = _pyplot()
     n_neurons = n_neurons or {}
-    if axes is None:
-        _, axes = plt.subplots(len(spikes), 1, figsize=figsize, squeeze=False)
-        axes = list(axes[:, 0])
+    axes = _axes(plt, len(spikes), axes, figsize)
     ims = []
     for ax, (name, data) in zip(axes, spikes.items()):
         window, t0, lo = _window(data, time, n_neurons.get(name))
@@ -53,9 +58,7 @@ def plot_voltages(voltages: dict[str, torch.Tensor], ims=None, axes=None, time=N
     plt = _pyplot()
     n_neurons = n_neurons or {}
     thresholds = thresholds or {}
-    if axes is None:
-        _, axes = plt.subplots(len(voltages), 1, figsize=figsize, squeeze=False)
-        axes = list(axes[:, 0])
+    axes = _axes(plt, len(voltages), axes, figsize)
     ims = []
     for ax, (name, data) in zip(axes, voltages.items()):
         window, t0, lo = _window(data, time, n_neurons.get(name))

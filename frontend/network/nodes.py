@@ -148,19 +148,6 @@ class Input(Nodes, AbstractInput):
 
     ir_op = "input"
 
-    def __init__(
-        self,
-        n: int | None = None,
-        shape: Iterable[int] | None = None,
-        traces: bool = False,
-        traces_additive: bool = False,
-        tc_trace: Number = 20.0,
-        trace_scale: Number = 1.0,
-        sum_input: bool = False,
-        learning: bool = True,
-    ) -> None:
-        super().__init__(n, shape, traces, traces_additive, tc_trace, trace_scale, sum_input, learning)
-
 
 class LIFNodes(Nodes):
     """Leaky integrate-and-fire neurons; the input is a voltage increment.
