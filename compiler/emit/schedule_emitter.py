@@ -100,7 +100,8 @@ class ScheduleEmitter:
         for op in self.ir.graph["schedule"]:
             if op.action == "propagate" and op.target[1] not in zeroed:
                 zeroed.add(op.target[1])
-                loop += self.emit_zero(op.target[1])
+                zero = self.emit_zero(op.target[1])
+                loop += [f"# synaptic input of {label(op.target[1])} starts from zero"] + zero if zero else []
             loop += self.step_block(op)
         end: list[str] = []
         for op in self.ir.graph["end_of_run"]:
