@@ -121,6 +121,9 @@ def runner_command(system: str, case: dict, args, data: dict[str, Path]) -> list
         cmd += ["--n", str(case["n"]), "--inputs", args.inputs, "--rates", str(data["rates"])]
         if args.inputs == "raster":
             cmd += ["--raster", str(data["raster"])]
+    runs = args.runs if case.get("n", 0) < 10000 else 1
+    if system in ("snnc", "bindsnet") and runs > 1:
+        cmd += ["--runs", str(runs)]
     if system == "bindsnet" and args.bindsnet_threads:
         cmd += ["--threads", str(args.bindsnet_threads)]
     if system == "brian2" and args.brian2_float64:
@@ -253,7 +256,7 @@ def memory_bandwidth(size_mb: int = 512, repeats: int = 5) -> dict:
 
 # -- reporting ---------------------------------------------------------------------------
 def med(records: list[dict], key: str) -> float | None:
-    values = [r[key] for r in records if key in r]
+    values = [r[key] for r in records if r.get(key) is not None]
     return statistics.median(values) if values else None
 
 
@@ -298,6 +301,10 @@ def summarize(args, cases, results, compile_figs, bandwidth) -> tuple[str, dict]
                "snnc_runs": [x.get("run_s") for x in per.get("snnc", [])],
                "bindsnet_runs": [x.get("run_s") for x in per.get("bindsnet", [])],
                "brian2_runs": [x.get("run_s") for x in per.get("brian2", [])],
+               "snnc_wall": med(per.get("snnc", []), "run_wall_s"),
+               "snnc_steady": med(per.get("snnc", []), "steady_s"),
+               "snnc_steady_wall": med(per.get("snnc", []), "steady_wall_s"),
+               "bindsnet_steady": med(per.get("bindsnet", []), "steady_s"),
                "input_spikes_per_step": med(per.get("snnc", []), "input_spikes_per_step"),
                "snnc_encode_s": med(per.get("snnc", []), "encode_s"),
                "bindsnet_encode_s": med(per.get("bindsnet", []), "encode_s"),
@@ -308,6 +315,26 @@ def summarize(args, cases, results, compile_figs, bandwidth) -> tuple[str, dict]
         lines.append(f"{label:<12} {fmt(s):>10} {fmt(b):>10} {fmt(r):>10} "
                      f"{fmt(row['bindsnet_over_snnc'], 'x'):>9} {fmt(row['brian2_over_snnc'], 'x'):>9} "
                      f"{fmt(row['snnc_per_sample']):>12}  {spread}")
+    steady_rows = [(label, row) for label, row in summary["cases"].items() if row["snnc_steady"]]
+    if steady_rows:
+        lines.append("")
+        lines.append(f"same, with the whole program.run call for snnc (wall), and in-process steady state "
+                     f"(median of timed runs 2..{args.runs} in each process, after a reset):")
+        head2 = (f"{'case':<12} {'snnc wall':>10} {'BN/wall':>8}   {'snnc st.':>10} {'wall st.':>10} "
+                 f"{'BN st.':>10} {'BN/snnc st.':>11} {'BN/wall st.':>11}")
+        lines.append(head2)
+        lines.append("-" * len(head2))
+        for label, row in steady_rows:
+            b = row["bindsnet"]
+            bs = row["bindsnet_steady"]
+            row["bindsnet_over_snnc_wall"] = b / row["snnc_wall"] if b and row["snnc_wall"] else None
+            row["bindsnet_over_snnc_steady"] = bs / row["snnc_steady"] if bs else None
+            row["bindsnet_over_snnc_steady_wall"] = (bs / row["snnc_steady_wall"]
+                                                     if bs and row["snnc_steady_wall"] else None)
+            lines.append(f"{label:<12} {fmt(row['snnc_wall']):>10} {fmt(row['bindsnet_over_snnc_wall'], 'x'):>8}   "
+                         f"{fmt(row['snnc_steady']):>10} {fmt(row['snnc_steady_wall']):>10} {fmt(bs):>10} "
+                         f"{fmt(row['bindsnet_over_snnc_steady'], 'x'):>11} "
+                         f"{fmt(row['bindsnet_over_snnc_steady_wall'], 'x'):>11}")
     targets = summary["targets"]
 
     def target(name, value, goal, ok):
@@ -318,6 +345,10 @@ def summarize(args, cases, results, compile_figs, bandwidth) -> tuple[str, dict]
         x = g["bindsnet_over_snnc"]
         target("guide: BindsNET/snnc >= 50x", x, TARGET_GUIDE_VS_BINDSNET,
                None if x is None else x >= TARGET_GUIDE_VS_BINDSNET)
+        x = g.get("bindsnet_over_snnc_steady")
+        if x is not None:
+            target("guide, steady state: BindsNET/snnc >= 50x", x, TARGET_GUIDE_VS_BINDSNET,
+                   x >= TARGET_GUIDE_VS_BINDSNET)
     g64 = summary["cases"].get("guide-b64")
     if g64:
         target("guide batch 64: snnc time per sample (report)", g64["snnc_per_sample"], None, None)
@@ -422,6 +453,9 @@ def main() -> None:
     p.add_argument("--systems", default=",".join(SYSTEMS))
     p.add_argument("--repeats", type=int, default=None, help="default 3 (--quick: 1)")
     p.add_argument("--compile-repeats", type=int, default=None, help="default 3 (--quick: 1); 0: skip")
+    p.add_argument("--runs", type=int, default=3,
+                   help="timed runs per snnc/BindsNET process (not for n=10000): the table's main "
+                        "figure is the first, the steady-state table the median of the others")
     p.add_argument("--inputs", choices=["encoder", "raster"], default="encoder")
     p.add_argument("--guide-steps", type=int, default=500)
     p.add_argument("--recipe-steps", type=int, default=1000)
@@ -468,6 +502,11 @@ def main() -> None:
         results = measure_cases(args, cases, systems, snnc_cache)
     finally:
         shutil.rmtree(snnc_cache, ignore_errors=True)
+    # the raw records first, so that a failure below loses no measurement
+    raw_path = args.json.with_name(args.json.stem + ".raw.json")
+    raw_path.parent.mkdir(parents=True, exist_ok=True)
+    raw_path.write_text(json.dumps({"results": results, "compile": compile_figs, "bandwidth": bandwidth,
+                                    "cases": cases, "revision": revision}, default=str))
     table, summary = summarize(args, cases, results, compile_figs, bandwidth)
     print(table)
     summary["meta"] = {"argv": sys.argv, "repeats": args.repeats, "inputs": args.inputs,

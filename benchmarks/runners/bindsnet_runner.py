@@ -20,7 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 from common import (Timer, default_steps, emit, parser, python_info, recipe_rates,  # noqa: E402
-                    recipe_weights)
+                    recipe_weights, steady)
 
 import _bindsnet_compat  # noqa: E402
 
@@ -89,14 +89,23 @@ def main() -> None:
         # reset_state_variables zeroes ``s`` in place, which would zero step 0 of ours)
         network.run(inputs={k: v[:1].clone() for k, v in inputs.items()}, time=1)
         network.reset_state_variables()
-    with Timer() as t_run:
-        network.run(inputs=inputs, time=args.steps)
+    runs = []
+    # fresh copies per run: BindsNET's Input keeps a view of the input as ``s``, which
+    # reset_state_variables zeroes in place
+    pristine = {key: v.clone() for key, v in inputs.items()} if args.runs > 1 else None
+    for k in range(max(1, args.runs)):
+        if k:
+            network.reset_state_variables()
+        run_inputs = inputs if k == 0 else {key: v.clone() for key, v in pristine.items()}
+        with Timer() as t_run:
+            network.run(inputs=run_inputs, time=args.steps)
+        runs.append(t_run.seconds)
     record = {"system": "bindsnet", "version": bindsnet.__version__ if hasattr(bindsnet, "__version__")
               else "0.3.4", "workload": args.workload, "n": args.n, "steps": args.steps,
               "batch": args.batch, "inputs": args.inputs if args.workload == "recipe" else "bernoulli",
               "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-              "warmup": not args.no_warmup, "build_s": t_build.seconds, "run_s": t_run.seconds,
-              "per_sample_s": t_run.seconds / args.batch, **info, **python_info()}
+              "warmup": not args.no_warmup, "build_s": t_build.seconds, "run_s": runs[0], "runs": runs,
+              "steady_s": steady(runs), "per_sample_s": runs[0] / args.batch, **info, **python_info()}
     layer = "B" if args.workload == "guide" else "Y"
     if args.workload == "guide":
         record["output_spikes"] = int(network.monitors["B"].get("s").sum())

@@ -31,7 +31,19 @@ def parser(description: str) -> argparse.ArgumentParser:
     p.add_argument("--raster", type=Path, default=None)
     p.add_argument("--rates", type=Path, default=None,
                    help="recipe, encoder mode: the shared rates (float32 .npy, [n], Hz)")
+    p.add_argument("--runs", type=int, default=1,
+                   help="timed runs in this process, each after a state reset; run_s is the "
+                        "first (the figure of a fresh process), steady_s the median of the others")
     return p
+
+
+def steady(runs: list[float]) -> float | None:
+    """Median of the runs after the first (None with a single run)."""
+    rest = sorted(runs[1:])
+    if not rest:
+        return None
+    mid = len(rest) // 2
+    return rest[mid] if len(rest) % 2 else (rest[mid - 1] + rest[mid]) / 2
 
 
 def default_steps(args) -> int:
