@@ -55,12 +55,10 @@ def structure_key(ir: nx.DiGraph, options: CompileOptions) -> str:
                          {k: _signature(v) for k, v in sorted(a["params"].items())}]
                         for edge, a in ((e, ir.edges[e]) for e in ir.edges)],
     }
-    decisions = []
-    for edge in ir.edges:
-        storage = choose_storage(ir, edge, options)
-        decisions.append([list(edge), storage, choose_propagation(ir, edge, storage, options)])
-    description["decisions"] = decisions
-    description["loop_nest"] = choose_loop_nest(ir, options)
+    storages = {edge: choose_storage(ir, edge, options) for edge in ir.edges}
+    description["decisions"] = [[list(edge), storage, choose_propagation(ir, edge, storage, options)]
+                                for edge, storage in storages.items()]
+    description["loop_nest"] = choose_loop_nest(ir, options, storages)
     text = json.dumps(description, sort_keys=True, default=repr)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 

@@ -26,7 +26,9 @@ Loop nest (``choose_loop_nest``, numba only): when samples are independent (no
 weight changes within a step and no monitor on weights) the whole run is one loop
 over samples with time inside — each sample stays in cache — and with a batch of at
 least ``PARALLEL_MIN_BATCH`` that loop is a ``prange`` over the cores. Otherwise time
-is the outer loop and every step loops over samples serially.
+is the outer loop and every step loops over samples serially. Without a parallel batch,
+a dense connection expected to add at least ``PARALLEL_MIN_ROW_WORK`` weights per step
+(``n_source * activity * n_target``) splits its active rows between the cores.
 """
 from __future__ import annotations
 
@@ -41,6 +43,7 @@ CSR_MIN_SIZE = 4096
 EVENT_MAX_ACTIVE = 0.25
 EVENT_MIN_TARGETS = 32
 PARALLEL_MIN_BATCH = 2
+PARALLEL_MIN_ROW_WORK = 500_000
 FORMATS = ("dense", "csr")
 DTYPES = ("float32", "float16", "bfloat16")
 
@@ -134,11 +137,24 @@ def samples_independent(ir: nx.DiGraph) -> bool:
     return not per_step and not weight_monitor
 
 
-def choose_loop_nest(ir: nx.DiGraph, options: CompileOptions) -> dict[str, bool]:
-    """``{"batch_outer", "parallel"}`` for the numba backend (see the module docstring)."""
-    if options.backend != "numba" or not samples_independent(ir):
-        return {"batch_outer": False, "parallel": False}
-    return {"batch_outer": True, "parallel": ir.graph["batch_size"] >= PARALLEL_MIN_BATCH}
+def choose_loop_nest(ir: nx.DiGraph, options: CompileOptions,
+                     storages: dict[tuple[str, str], dict[str, str]] | None = None) -> dict:
+    """``{"batch_outer", "parallel", "parallel_rows"}`` for the numba backend (see the
+    module docstring); ``parallel_rows`` lists the connections that split their rows.
+    ``storages`` are the storage decisions when already known."""
+    if options.backend != "numba":
+        return {"batch_outer": False, "parallel": False, "parallel_rows": []}
+    independent = samples_independent(ir)
+    parallel = independent and ir.graph["batch_size"] >= PARALLEL_MIN_BATCH
+    rows = []
+    if not parallel:
+        for edge in sorted(ir.edges, key=lambda e: ir.edges[e]["index"]):
+            storage = (storages or {}).get(edge) or choose_storage(ir, edge, options)
+            n_source, n_target = ir.nodes[edge[0]]["n"], ir.nodes[edge[1]]["n"]
+            work = n_source * options.activity * n_target
+            if storage["format"] == "dense" and binary_source(ir, edge[0]) and work >= PARALLEL_MIN_ROW_WORK:
+                rows.append(edge_label(edge))
+    return {"batch_outer": independent, "parallel": parallel, "parallel_rows": rows}
 
 
 def unsupported(ir: nx.DiGraph, backend: str) -> str | None:

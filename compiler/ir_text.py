@@ -70,7 +70,10 @@ def format_text(ir: nx.DiGraph) -> str:
         lines.append(f"monitor {spec.name} {_owner(spec.target)} vars={','.join(spec.state_vars)} "
                      f"time={spec.time}")
     if "loop_nest" in g:
-        lines.append("loop_nest " + " ".join(f"{k}={v}" for k, v in g["loop_nest"].items()))
+        nest = g["loop_nest"]
+        rows = ",".join(nest["parallel_rows"]) or "-"
+        lines.append(f"loop_nest batch_outer={nest['batch_outer']} parallel={nest['parallel']} "
+                     f"parallel_rows={rows}")
     for i, op in enumerate(g.get("schedule", [])):
         lines.append(f"step {i} {op.label()}")
     for i, op in enumerate(g.get("end_of_run", [])):

@@ -117,6 +117,8 @@ class Program:
         if module.backend == "numba":
             order = "samples outside time" if nest["batch_outer"] else "time outside samples"
             lines.append(f"loop nest: {order}{', parallel over samples' if nest['parallel'] else ''}")
+            for label in nest["parallel_rows"]:
+                lines.append(f"connection {label}: active rows split between the cores")
         run = self.last_run
         if run.steps:
             per_step = run.seconds / run.steps * 1e6

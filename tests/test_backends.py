@@ -154,3 +154,19 @@ def test_event_and_matmul_propagation_agree_on_torch():
     event = simulate(recipe, "torch", propagation={"X0->L0": "event", "L0->L0": "event"})
     matmul = simulate(recipe, "torch", propagation={"X0->L0": "matmul", "L0->L0": "matmul"})
     assert_agree(matmul, event, "torch/event")
+
+
+def test_parallel_rows_agree_with_torch():
+    """A wide connection at batch 1 splits its active rows between the cores."""
+    recipe = {
+        "layers": [("input", "X0", 800, False, False), ("lif", "L0", 700, True, False)],
+        "edges": [("X0", "L0")], "batch": 1, "steps": 20, "density": 0.3,
+        "input_dtype": torch.uint8, "seed": 5,
+        "options": {"bias": True, "per_neuron_thresh": True, "lbound": False, "refrac": 2,
+                    "norm": False, "dt": 1.0},
+    }
+    network, _ = build(recipe)
+    program = snnc.compile(network, backend="numba", activity=1.0)
+    program.compile_for({"X0": torch.uint8})
+    assert program.ir.graph["loop_nest"]["parallel_rows"] == ["X0->L0"]
+    assert_agree(simulate(recipe, "torch"), simulate(recipe, "numba", activity=1.0), "numba")
