@@ -19,6 +19,7 @@ from types import SimpleNamespace
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
+import common  # noqa: E402
 from common import (Timer, default_steps, emit, parser, python_info, recipe_rates,  # noqa: E402
                     recipe_weights, steady)
 
@@ -46,27 +47,8 @@ def build_guide(args):
 
 
 def build_recipe(args):
-    import numpy as np
-    network = Network()
-    source, target = Input(n=args.n), LIFNodes(n=args.n)
-    network.add_layer(source, name="X")
-    network.add_layer(target, name="Y")
-    w = torch.from_numpy(recipe_weights(args.n, args.seed))
-    network.add_connection(Connection(source=source, target=target, w=w), "X", "Y")
-    info = {}
-    if args.inputs == "raster":
-        spikes = torch.from_numpy(np.load(args.raster)).to(torch.uint8)
-        info["encode_s"] = 0.0
-    else:
-        from bindsnet.encoding import poisson
-        torch.manual_seed(args.seed)
-        rates = torch.from_numpy(recipe_rates(args))
-        with Timer() as t:
-            spikes = poisson(datum=rates, time=args.steps)
-        info["encode_s"] = t.seconds
-    spikes = spikes[:args.steps]
-    info["input_spikes_per_step"] = float(spikes.float().sum(1).mean())
-    return network, {"X": spikes.unsqueeze(1)}, info
+    from bindsnet.encoding import poisson
+    return common.build_recipe(args, API, poisson)
 
 
 def main() -> None:

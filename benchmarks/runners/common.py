@@ -82,3 +82,30 @@ class Timer:
 
 def python_info() -> dict:
     return {"python": sys.version.split()[0], "executable": sys.executable}
+
+
+def build_recipe(args, api, poisson):
+    """The recipe network (n inputs -> n LIF, all-to-all N(0, 1)) through ``api``, and
+    its input spikes: the saved raster, or ``poisson`` (the system's own encoder)
+    applied to the shared rates."""
+    import numpy as np
+    import torch
+    network = api.Network()
+    source, target = api.Input(n=args.n), api.LIFNodes(n=args.n)
+    network.add_layer(source, name="X")
+    network.add_layer(target, name="Y")
+    w = torch.from_numpy(recipe_weights(args.n, args.seed))
+    network.add_connection(api.Connection(source=source, target=target, w=w), "X", "Y")
+    info = {}
+    if args.inputs == "raster":
+        spikes = torch.from_numpy(np.load(args.raster)).to(torch.uint8)
+        info["encode_s"] = 0.0
+    else:
+        torch.manual_seed(args.seed)
+        rates = torch.from_numpy(recipe_rates(args))
+        with Timer() as t:
+            spikes = poisson(rates, time=args.steps)
+        info["encode_s"] = t.seconds
+    spikes = spikes[:args.steps]
+    info["input_spikes_per_step"] = float(spikes.float().sum(1).mean())
+    return network, {"X": spikes.unsqueeze(1)}, info

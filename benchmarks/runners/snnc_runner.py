@@ -25,6 +25,7 @@ T_START = time.perf_counter()
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import common  # noqa: E402
 from common import (Timer, default_steps, emit, parser, python_info, recipe_rates,  # noqa: E402
                     recipe_weights, steady)
 
@@ -39,28 +40,8 @@ def build_guide(args, api):
 
 
 def build_recipe(args, api):
-    import numpy as np
-    import torch
-    network = api.Network()
-    source, target = api.Input(n=args.n), api.LIFNodes(n=args.n)
-    network.add_layer(source, name="X")
-    network.add_layer(target, name="Y")
-    w = torch.from_numpy(recipe_weights(args.n, args.seed))
-    network.add_connection(api.Connection(source=source, target=target, w=w), "X", "Y")
-    info = {}
-    if args.inputs == "raster":
-        spikes = torch.from_numpy(np.load(args.raster)).to(torch.uint8)
-        info["encode_s"] = 0.0
-    else:
-        from snnc.encoding import poisson
-        torch.manual_seed(args.seed)
-        rates = torch.from_numpy(recipe_rates(args))
-        with Timer() as t:
-            spikes = poisson(rates, time=args.steps)
-        info["encode_s"] = t.seconds
-    spikes = spikes[:args.steps]
-    info["input_spikes_per_step"] = float(spikes.float().sum(1).mean())
-    return network, {"X": spikes.unsqueeze(1)}, info
+    from snnc.encoding import poisson
+    return common.build_recipe(args, api, poisson)
 
 
 def main() -> None:

@@ -7,6 +7,8 @@ how each kind of block is written.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import networkx as nx
 
 from snnc.compiler.emit.plan import BufferPlan, BufferSpec
@@ -20,7 +22,7 @@ def label(owner) -> str:
     return f"{owner[0]!r} -> {owner[1]!r}" if isinstance(owner, tuple) else repr(owner)
 
 
-class ScheduleEmitter:
+class ScheduleEmitter(ABC):
     """Base emitter; subclasses implement the ``emit_*`` hooks and ``wrap``."""
 
     backend = ""
@@ -45,31 +47,38 @@ class ScheduleEmitter:
         return [spec for spec in self.plan.buffers if spec.role == "monitor" and spec.owner == monitor]
 
     # -- hooks ----------------------------------------------------------------------
+    @abstractmethod
     def emit_zero(self, layer: str) -> list[str]:
-        raise NotImplementedError
+        """Code that zeroes a layer's synaptic input before its first propagation."""
 
+    @abstractmethod
     def emit_propagate(self, op: ScheduledOp) -> list[str]:
-        raise NotImplementedError
+        """Code adding a connection's output (source spikes of t-1) to its target's input."""
 
+    @abstractmethod
     def emit_external(self, op: ScheduledOp) -> list[str]:
-        raise NotImplementedError
+        """Code adding this step's external input to a layer's synaptic input."""
 
+    @abstractmethod
     def emit_update(self, op: ScheduledOp) -> list[str]:
-        raise NotImplementedError
+        """Code running a layer's node update for this step."""
 
+    @abstractmethod
     def emit_learn(self, op: ScheduledOp) -> list[str]:
-        raise NotImplementedError
+        """Code for a connection's per-step weight work."""
 
+    @abstractmethod
     def emit_record(self, spec: BufferSpec) -> list[str]:
-        raise NotImplementedError
+        """Code writing one monitored variable at step ``t``."""
 
+    @abstractmethod
     def emit_normalize(self, op: ScheduledOp) -> list[str]:
-        raise NotImplementedError
+        """Code normalising a connection's weights at the end of the run."""
 
+    @abstractmethod
     def wrap(self, key: str, args: list[str], prologue: list[str], loop: list[str],
              end: list[str]) -> str:
         """The whole module around the run function's parts."""
-        raise NotImplementedError
 
     # -- assembly ---------------------------------------------------------------------
     def step_block(self, op: ScheduledOp) -> list[str]:
