@@ -1,6 +1,6 @@
 """Time the guide's network with snnc: build, compile (cold and warm cache) and run.
 
-    python benchmarks/bench_guide.py [--backend torch] [--repeats 5] [--json out/bench_guide.json]
+    python benchmarks/bench_guide.py [--backend numba] [--repeats 5] [--json out/bench_guide.json]
 
 Prints a table (median of the repeats, with min and max) and writes the figures as JSON.
 """
@@ -53,7 +53,7 @@ def measure(backend: str, steps: int, batch: int, repeats: int) -> dict[str, lis
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", default="torch")
+    parser.add_argument("--backend", default="numba")
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=5)

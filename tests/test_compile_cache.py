@@ -60,3 +60,15 @@ def test_second_process_loads_machine_code_from_cache(tmp_path):
     assert second.returncode == 0, second.stderr
     assert first.stdout.split() == ["0", "1"]      # compiled, written to the cache
     assert second.stdout.split() == ["1", "0"]     # loaded, nothing compiled
+
+
+def test_numba_runs_on_the_frontend_tensors_without_copies():
+    network = guide_network()
+    program = snnc.compile(network, backend="numba")
+    program.run({"A": torch.ones(2, 100, dtype=torch.uint8)}, time=2)
+    layer, connection = network.layers["B"], network.connections["A", "B"]
+    pointers = (layer.v.data_ptr(), layer.refrac_count.data_ptr(), layer.s.data_ptr(), connection.w.data_ptr())
+    program.run({"A": torch.ones(30, 100, dtype=torch.uint8)}, time=30)
+    assert (layer.v.data_ptr(), layer.refrac_count.data_ptr(), layer.s.data_ptr(),
+            connection.w.data_ptr()) == pointers
+    assert layer.s.any() and (layer.v != -65.0).any()
