@@ -33,10 +33,24 @@ def resolve_backend(backend: str, device: torch.device) -> str:
     """
     if backend == AUTO:
         backend = os.environ.get("SNNC_BACKEND") or ("numba-cuda" if device.type == "cuda" else "numba")
+        if backend == "numba-cuda" and not _numba_cuda_usable():
+            backend = "torch"
+            log.info("backend auto -> torch: numba-cuda cannot reach a GPU here")
         log.info("backend auto -> %s", backend)
     if backend not in BACKENDS:
         raise SnncError(f"unknown backend {backend!r}; choose one of {[AUTO, *BACKENDS]}")
+    if backend == "numba" and device.type != "cpu":
+        raise SnncError(f"backend numba runs on CPU tensors, but the network is on {device}; "
+                        "use backend='numba-cuda' or 'torch', or network.to('cpu')")
     return backend
+
+
+def _numba_cuda_usable() -> bool:
+    try:
+        from numba import cuda
+    except ImportError:
+        return False
+    return bool(cuda.is_available())
 
 
 @dataclass
