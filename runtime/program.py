@@ -18,6 +18,7 @@ from snnc.errors import SnncError
 from snnc.ir import record_network
 from snnc.network.nodes import AbstractInput
 from snnc.runtime.adapters import ADAPTERS
+from snnc.runtime.buffers import output_buffer
 from snnc.runtime.inputs import count_steps, normalize_inputs
 from snnc.runtime.loader import load_module
 
@@ -206,8 +207,7 @@ class Program:
                                                               dtype=getattr(torch, spec.dtype))
                 args.append(compiled.scratch[cache_key])
             elif spec.role == "monitor":  # every row is written by the run
-                args.append(torch.empty(_shape(spec, batch, steps), device=device,
-                                        dtype=getattr(torch, spec.dtype)))
+                args.append(output_buffer(_shape(spec, batch, steps), getattr(torch, spec.dtype), device))
             else:
                 raise SnncError(f"runtime: unknown buffer role {spec.role!r} for {spec.name}")
         return args
