@@ -170,3 +170,25 @@ def test_parallel_rows_agree_with_torch():
     program.compile_for({"X0": torch.uint8})
     assert program.ir.graph["loop_nest"]["parallel_rows"] == ["X0->L0"]
     assert_agree(simulate(recipe, "torch"), simulate(recipe, "numba", activity=1.0), "numba")
+
+
+@pytest.mark.parametrize("backend", BACKENDS[1:])
+def test_multidimensional_layers(backend):
+    """Layers shaped [4, 5] and [2, 3, 2]: flattened buffers, monitors shaped back."""
+    def run(name: str):
+        generator = torch.Generator().manual_seed(2)
+        network = Network()
+        x, y = Input(shape=[4, 5], traces=True), LIFNodes(shape=[2, 3, 2], thresh=-60.0)
+        network.add_layer(x, "X")
+        network.add_layer(y, "Y")
+        network.add_connection(Connection(x, y, w=dyadic((20, 12), generator) * 4), "X", "Y")
+        network.add_monitor(Monitor(y, ("s", "v")), "Y")
+        network.add_monitor(Monitor(x, ("x",)), "X")
+        spikes = torch.rand(15, 2, 4, 5, generator=generator) < 0.4
+        snnc.compile(network, backend=name).run({"X": spikes}, time=15)
+        return {var: network.monitors[m].get(var) for m, var in (("Y", "s"), ("Y", "v"), ("X", "x"))}
+    reference, other = run("torch"), run(backend)
+    assert reference["s"].shape == (15, 2, 2, 3, 2) and reference["x"].shape == (15, 2, 4, 5)
+    assert torch.equal(reference["s"], other["s"]) and reference["s"].any()
+    torch.testing.assert_close(other["v"], reference["v"], atol=1e-5, rtol=0)
+    torch.testing.assert_close(other["x"], reference["x"], atol=1e-6, rtol=0)
