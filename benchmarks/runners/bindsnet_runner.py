@@ -88,10 +88,7 @@ def main() -> None:
               "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
               "warmup": not args.no_warmup, "build_s": t_build.seconds, "run_s": runs[0], "runs": runs,
               "steady_s": steady(runs), "per_sample_s": runs[0] / args.batch, **info, **python_info()}
-    layer = "B" if args.workload == "guide" else "Y"
-    if args.workload == "guide":
-        record["output_spikes"] = int(network.monitors["B"].get("s").sum())
-    record["last_step_spikes"] = int(network.layers[layer].s.sum())
+    record.update(common.spike_counts(network, args.workload))
     emit(record)
 
 

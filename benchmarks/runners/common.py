@@ -109,3 +109,12 @@ def build_recipe(args, api, poisson):
     spikes = spikes[:args.steps]
     info["input_spikes_per_step"] = float(spikes.float().sum(1).mean())
     return network, {"X": spikes.unsqueeze(1)}, info
+
+
+def spike_counts(network, workload: str) -> dict:
+    """Sanity figures every runner reports: total output spikes (guide) and the last step's."""
+    layer = "B" if workload == "guide" else "Y"
+    counts = {"last_step_spikes": int(network.layers[layer].s.sum())}
+    if workload == "guide":
+        counts["output_spikes"] = int(network.monitors["B"].get("s").sum())
+    return counts

@@ -110,10 +110,7 @@ def main() -> None:
         record["runs"], record["run_walls"] = runs, walls
         record["steady_s"], record["steady_wall_s"] = steady(runs), steady(walls)
         record["per_sample_s"] = record["run_s"] / args.batch
-        layer = "B" if args.workload == "guide" else "Y"
-        if args.workload == "guide":
-            record["output_spikes"] = int(network.monitors["B"].get("s").sum())
-        record["last_step_spikes"] = int(network.layers[layer].s.sum())
+        record.update(common.spike_counts(network, args.workload))
     emit(record)
 
 
