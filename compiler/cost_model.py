@@ -47,7 +47,7 @@ PARALLEL_MIN_ROW_WORK = 500_000
 FORMATS = ("dense", "csr")
 DTYPES = ("float32", "float16", "bfloat16")
 
-DENSITY_SAMPLES = 1 << 16
+DENSITY_SAMPLES = 1 << 14
 
 
 def edge_label(edge: tuple[str, str]) -> str:
