@@ -92,7 +92,6 @@ class Program:
             backend=self.backend, device=str(device), storage=CompileOptions.overrides(storage),
             propagation=CompileOptions.overrides(propagation), activity=float(activity))
         self._compiled: dict[str, _Compiled] = {}
-        self._last: _Compiled | None = None
         self.last_run = RunStats()
         default_inputs = {name: torch.float32 for name, layer in network.layers.items()
                           if isinstance(layer, AbstractInput)}

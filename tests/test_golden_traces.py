@@ -39,17 +39,22 @@ def single_lif_network(**lif_kwargs) -> tuple[Network, Monitor]:
     return network, monitor
 
 
+def item1_network() -> Network:
+    """Spec 16.1: ``Input(1, traces)`` -> ``LIFNodes(1, traces)`` with ``w = [[20]]``."""
+    network = Network(dt=1.0)
+    network.add_layer(Input(1, traces=True), "X")
+    network.add_layer(LIFNodes(1, traces=True), "Y")
+    network.add_connection(Connection(network.layers["X"], network.layers["Y"],
+                                      w=torch.tensor([[20.0]])), "X", "Y")
+    return network
+
+
 # -- 16.1: one-step synaptic delay and LIF refractoriness -----------------------------
 
 def test_item1_synaptic_delay_and_refractory(spikes_at):
-    network = Network(dt=1.0)
-    X = Input(1, traces=True)
-    Y = LIFNodes(1, traces=True)
-    network.add_layer(X, "X")
-    network.add_layer(Y, "Y")
-    network.add_connection(Connection(X, Y, w=torch.tensor([[20.0]])), "X", "Y")
-    mx = Monitor(X, ["s", "x"])
-    my = Monitor(Y, ["s", "v", "refrac_count", "x"])
+    network = item1_network()
+    mx = Monitor(network.layers["X"], ["s", "x"])
+    my = Monitor(network.layers["Y"], ["s", "v", "refrac_count", "x"])
     network.add_monitor(mx, "X")
     network.add_monitor(my, "Y")
 
@@ -70,13 +75,8 @@ def test_item1_synaptic_delay_and_refractory(spikes_at):
 
 def test_item1_through_compiled_program(spikes_at):
     """The same trace through ``snnc.compile(...).run`` instead of ``Network.run``."""
-    network = Network(dt=1.0)
-    X = Input(1, traces=True)
-    Y = LIFNodes(1, traces=True)
-    network.add_layer(X, "X")
-    network.add_layer(Y, "Y")
-    network.add_connection(Connection(X, Y, w=torch.tensor([[20.0]])), "X", "Y")
-    my = Monitor(Y, ["s", "refrac_count"])
+    network = item1_network()
+    my = Monitor(network.layers["Y"], ["s", "refrac_count"])
     network.add_monitor(my, "Y")
     program = snnc.compile(network, backend="torch")
     program.run({"X": spikes_at(12, 1, at=(0, 1, 3, 9))}, time=12)

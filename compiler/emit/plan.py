@@ -82,7 +82,7 @@ def _identifier(text: str) -> str:
 
 def _prefixes(ir: nx.DiGraph) -> dict[Key, str]:
     prefixes: dict[Key, str] = {}
-    taken = {"steps", "t", "I", "torch", "np", "run", "column_sums"}
+    taken = {"steps", "t", "I", "torch", "np", "run", "normalize_columns"}
     owners: list[tuple[Key, str]] = [(name, _identifier(name)) for name in layers_in_order(ir)]
     owners += [(edge, _identifier(f"{edge[0]}_to_{edge[1]}")) for edge in connections_in_order(ir)]
     owners += [(f"monitor:{spec.name}", _identifier(f"mon_{spec.name}")) for spec in ir.graph["monitors"]]

@@ -17,7 +17,7 @@ from snnc.compiler.ops.base import ConnectionOp, register_connection_op
 
 
 
-def normalize_columns(w: torch.Tensor, norm: float) -> None:
+def normalize_columns(w: torch.Tensor, norm: float | torch.Tensor) -> None:
     """In place: scale each column of ``w`` so that its absolute sum is ``norm``."""
     column_sums = w.abs().sum(dim=0, keepdim=True)
     column_sums[column_sums == 0] = 1.0
@@ -110,14 +110,10 @@ def learn_torch(names: dict[str, str]) -> list[str]:
 
 
 def normalize_torch(names: dict[str, str]) -> list[str]:
+    """Calls :func:`normalize_columns`, the one torch definition of the normalisation."""
     if "norm" not in names:
         return []
-    w = names["w"]
-    return [
-        f"column_sums = {w}.abs().sum(dim=0, keepdim=True)",
-        "column_sums[column_sums == 0] = 1.0",
-        f"{w}.mul_({names['norm']} / column_sums)",
-    ]
+    return [f"normalize_columns({names['w']}, {names['norm']})"]
 
 
 ROWS_PER_PASS = 4
