@@ -15,10 +15,10 @@ from pathlib import Path
 import networkx as nx
 import torch
 
-from snnc.compiler.cost_model import choose_loop_nest, choose_propagation, choose_storage
 from snnc.compiler.options import CompileOptions
+from snnc.ir.schema import OPS
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 
 
 def _signature(value) -> object:
@@ -32,8 +32,9 @@ def _signature(value) -> object:
 def structure_key(ir: nx.DiGraph, options: CompileOptions) -> str:
     """A hex digest of everything that shapes the generated code.
 
-    It includes the storage and propagation decisions (which may depend on weight
-    density and batch size), so the code is regenerated only when one of them flips.
+    ``ir`` is the IR after the ``loop_nest`` pass: the key includes the storage,
+    propagation and loop-nest decisions those passes wrote (which may depend on
+    weight density and batch size), so the code is regenerated only when one flips.
     The spike buffer's dtype is left out: the compiler derives it from the op and the
     inputs' dtypes (which are in), and the runtime converts the state to it.
     """
@@ -42,23 +43,23 @@ def structure_key(ir: nx.DiGraph, options: CompileOptions) -> str:
     description = {
         "version": [snnc.__version__, GENERATOR_VERSION],
         "options": [options.backend, options.device, options.storage, options.propagation,
-                    options.activity],
+                    options.activity, options.fast_paths],
         "graph": [ir.graph["learning"], ir.graph["one_step"], sorted(ir.graph["inputs"].items()),
                   [[m.name, list(m.target) if isinstance(m.target, tuple) else m.target,
                     list(m.state_vars), m.time] for m in ir.graph["monitors"]]],
-        "layers": [[name, a["op"], a["index"], list(a["shape"]), sorted(a["options"].items()),
+        "layers": [[name, a["op"], a["index"], a["learning"], list(a["shape"]), sorted(a["options"].items()),
                     {k: _signature(v) for k, v in sorted(a["params"].items())},
-                    {k: [str(v.dtype) if k != "s" else "spikes", list(v.shape[1:])]
+                    {k: [str(v.dtype) if k != "s" else "spikes",
+                         list(v.shape) if k in OPS[a["op"]].shared_state else list(v.shape[1:])]
                      for k, v in sorted(a["state"].items())}]
                    for name, a in ir.nodes(data=True)],
         "connections": [[list(edge), a["op"], a["index"], sorted(a["options"].items()),
                          {k: _signature(v) for k, v in sorted(a["params"].items())}]
                         for edge, a in ((e, ir.edges[e]) for e in ir.edges)],
     }
-    storages = {edge: choose_storage(ir, edge, options) for edge in ir.edges}
-    description["decisions"] = [[list(edge), storage, choose_propagation(ir, edge, storage, options)]
-                                for edge, storage in storages.items()]
-    description["loop_nest"] = choose_loop_nest(ir, options, storages)
+    description["decisions"] = [[list(edge), ir.edges[edge]["storage"], ir.edges[edge]["propagation"]]
+                                for edge in ir.edges]
+    description["loop_nest"] = ir.graph["loop_nest"]
     text = json.dumps(description, sort_keys=True, default=repr)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 

@@ -35,7 +35,10 @@ from __future__ import annotations
 import networkx as nx
 import torch
 
+from snnc.compiler.ops.connection import CONNECTION_OPS, learns, weights_change
+from snnc.compiler.ops.opaque import is_opaque, opaque_objects
 from snnc.compiler.options import CompileOptions
+from snnc.compiler.order import edge_label
 from snnc.errors import SnncError
 
 CSR_MAX_DENSITY = 0.1
@@ -50,10 +53,6 @@ DTYPES = ("float32", "float16", "bfloat16")
 DENSITY_SAMPLES = 1 << 14
 
 
-def edge_label(edge: tuple[str, str]) -> str:
-    return f"{edge[0]}->{edge[1]}"
-
-
 def density(w: torch.Tensor) -> float:
     """Fraction of non-zero weights: exact up to ``DENSITY_SAMPLES`` weights, else
     counted on evenly spaced whole rows holding about that many (deterministic)."""
@@ -65,27 +64,30 @@ def density(w: torch.Tensor) -> float:
     return float(torch.count_nonzero(sample)) / sample.numel()
 
 
-def weights_change(ir: nx.DiGraph, edge: tuple[str, str]) -> bool:
-    params = ir.edges[edge]["params"]
-    updated = ir.graph["learning"] and params.get("weight_decay") is not None
-    recorded = any(spec.target == edge and "w" in spec.state_vars for spec in ir.graph["monitors"])
-    return updated or params.get("norm") is not None or recorded
-
-
 def _override(options_items: tuple, edge: tuple[str, str]) -> str | None:
     return dict(options_items).get(edge_label(edge))
 
 
-def choose_storage(ir: nx.DiGraph, edge: tuple[str, str], options: CompileOptions) -> dict[str, str]:
-    """``{"format": dense|csr, "dtype": float32|float16|bfloat16}`` for one connection."""
+def choose_storage(ir: nx.DiGraph, edge: tuple[str, str], options: CompileOptions) -> dict[str, str] | None:
+    """``{"format": dense|csr, "dtype": float32|float16|bfloat16}`` for one connection
+    (None for an opaque one, whose weights are its own business)."""
+    if is_opaque(ir.edges[edge]):
+        return None
     w = ir.edges[edge]["params"]["w"]
     dtype = str(w.dtype).removeprefix("torch.")
-    fmt = "csr" if (w.numel() >= CSR_MIN_SIZE and density(w) <= CSR_MAX_DENSITY) else "dense"
+    formats = CONNECTION_OPS[ir.edges[edge]["op"]].storage_formats
+    if options.backend == "torch" and not options.fast_paths:
+        formats = ("dense",)
+    sparse = "csr" in formats and w.numel() >= CSR_MIN_SIZE and density(w) <= CSR_MAX_DENSITY
+    fmt = "csr" if sparse else "dense"
     owner = f"Connection {edge_label(edge)}"
     override = _override(options.storage, edge)
     if override is not None:
         for part in override.split(":"):
             if part in FORMATS:
+                if part not in formats:
+                    raise SnncError(f"{owner}: storage {part!r} is not available for "
+                                    f"{ir.edges[edge]['op']} connections; use one of {formats}")
                 fmt = part
             elif part in DTYPES:
                 dtype = part
@@ -113,6 +115,8 @@ def binary_source(ir: nx.DiGraph, source: str) -> bool:
 def choose_propagation(ir: nx.DiGraph, edge: tuple[str, str], storage: dict[str, str],
                        options: CompileOptions) -> str:
     """``event`` or ``matmul`` for one connection (see the module docstring)."""
+    if is_opaque(ir.edges[edge]):
+        return "opaque"
     override = _override(options.propagation, edge)
     if override is not None:
         if override not in ("event", "matmul"):
@@ -130,18 +134,24 @@ def choose_propagation(ir: nx.DiGraph, edge: tuple[str, str], storage: dict[str,
 
 
 def samples_independent(ir: nx.DiGraph) -> bool:
-    """No per-step weight change and no weight monitor couples the samples of a batch."""
-    per_step = ir.graph["learning"] and any(ir.edges[e]["params"].get("weight_decay") is not None
-                                            for e in ir.edges)
+    """Nothing couples the samples of a batch within a step: no per-step weight change,
+    no weight monitor, no batch-shared layer state written during the run."""
+    per_step = any(learns(ir, e) for e in ir.edges)
     weight_monitor = any(isinstance(spec.target, tuple) for spec in ir.graph["monitors"])
-    return not per_step and not weight_monitor
+    return not per_step and not weight_monitor and not any(shared_state_written(ir, n) for n in ir.nodes)
 
 
-def choose_loop_nest(ir: nx.DiGraph, options: CompileOptions,
-                     storages: dict[tuple[str, str], dict[str, str]] | None = None) -> dict:
+def shared_state_written(ir: nx.DiGraph, layer: str) -> bool:
+    """The layer updates state shared by the batch this run (``theta`` while learning)."""
+    from snnc.compiler.ops import LAYER_OPS
+
+    return LAYER_OPS[ir.nodes[layer]["op"]].writes_shared(ir.nodes[layer])
+
+
+def choose_loop_nest(ir: nx.DiGraph, options: CompileOptions) -> dict:
     """``{"batch_outer", "parallel", "parallel_rows"}`` for the numba backend (see the
     module docstring); ``parallel_rows`` lists the connections that split their rows.
-    ``storages`` are the storage decisions when already known."""
+    Reads the storage decisions from the IR."""
     if options.backend != "numba":
         return {"batch_outer": False, "parallel": False, "parallel_rows": []}
     independent = samples_independent(ir)
@@ -149,10 +159,14 @@ def choose_loop_nest(ir: nx.DiGraph, options: CompileOptions,
     rows = []
     if not parallel:
         for edge in sorted(ir.edges, key=lambda e: ir.edges[e]["index"]):
-            storage = (storages or {}).get(edge) or choose_storage(ir, edge, options)
+            storage = ir.edges[edge]["storage"]
+            if storage is None:
+                continue
             n_source, n_target = ir.nodes[edge[0]]["n"], ir.nodes[edge[1]]["n"]
             work = n_source * options.activity * n_target
-            if storage["format"] == "dense" and binary_source(ir, edge[0]) and work >= PARALLEL_MIN_ROW_WORK:
+            dense_map = ir.edges[edge]["op"] == "dense"
+            if dense_map and storage["format"] == "dense" and binary_source(ir, edge[0]) \
+                    and work >= PARALLEL_MIN_ROW_WORK:
                 rows.append(edge_label(edge))
     return {"batch_outer": independent, "parallel": parallel, "parallel_rows": rows}
 
@@ -162,6 +176,9 @@ def unsupported(ir: nx.DiGraph, backend: str) -> str | None:
     through a decode table, so they cannot update them during a run."""
     if backend == "torch":
         return None
+    opaque = opaque_objects(ir)
+    if opaque:
+        return f"{', '.join(opaque)}: its own Python step (an opaque op, run by the torch backend)"
     for edge in ir.edges:
         dtype = ir.edges[edge]["params"]["w"].dtype
         if dtype != torch.float32 and weights_change(ir, edge):

@@ -2,10 +2,20 @@
 
 A layer op's update is a list of assignments in Python syntax over per-neuron names
 (see :mod:`snnc.compiler.ops.base`). Functions: ``where(c, a, b)``, ``max(a, b)``,
-``min(a, b)``, ``exp(a)``, ``to_float(a)``, ``nonzero(a)``. Each backend renders the
-same statements: torch as whole-tensor expressions, numba as scalar code inside a loop
-over batch and neurons (or inside a CUDA kernel). Keeping one source of truth here is
-what lets every op run on every backend.
+``min(a, b)``, ``exp(a)``, ``abs(a)``, ``floor(a)``, ``to_float(a)``, ``nonzero(a)``,
+and three reductions: ``sum_b(a)`` (over the samples of the batch), ``sum_n(a)`` (over
+a sample's neurons) and ``rank_n(a)`` (the exclusive running sum over a sample's
+neurons in flattened order). Names are state (``[B, n]``, or ``[n]`` when shared by
+the batch), arguments, per-step random numbers drawn by the runtime (``u``) and
+locals.
+
+Statements fall into stages (:func:`split_stages`): *sample* stages run per sample
+and neuron; *shared* stages assign state shared by the batch, once per neuron (only
+they use ``sum_b``); *row* stages use ``sum_n`` / ``rank_n`` and run per sample with
+the neurons in order. Each backend renders the same statements: torch as
+whole-tensor expressions (:func:`render_torch`), numba and numba-cuda as scalar code
+(:mod:`snnc.compiler.render.scalar`). Keeping one source of truth here is what lets
+every op run on every backend.
 """
 from __future__ import annotations
 
@@ -13,20 +23,25 @@ import ast
 from dataclasses import dataclass
 from typing import Literal
 
-FUNCTIONS = ("where", "max", "min", "exp", "to_float", "nonzero")
+FUNCTIONS = ("where", "max", "min", "exp", "abs", "floor", "to_float", "nonzero", "sum_b",
+             "sum_n", "rank_n")
+REDUCTIONS = {"sum_b": "shared", "sum_n": "row", "rank_n": "row"}
 
 
 @dataclass(frozen=True)
 class Symbol:
     """How a statement name maps to generated code.
 
-    ``kind``: ``state`` (a ``[B, n]`` buffer updated in place), ``arg`` (a read-only
-    argument, ``per_neuron`` ``[n]`` or scalar) or ``local`` (a temporary).
+    ``kind``: ``state`` (a ``[B, n]`` buffer updated in place, or ``[n]`` when
+    ``shared`` by the batch), ``arg`` (a read-only argument, ``per_neuron`` ``[n]`` or
+    scalar), ``random`` (this step's uniform numbers, ``[T, B]`` or ``[T, B, n]`` when
+    ``per_neuron``) or ``local`` (a temporary).
     """
 
-    kind: Literal["state", "arg", "local"]
+    kind: Literal["state", "arg", "random", "local"]
     ref: str
     per_neuron: bool = False
+    shared: bool = False
 
 
 def parse(statements: list[str]) -> list[ast.Assign]:
@@ -61,16 +76,22 @@ class _TorchExpr(ast.NodeTransformer):
 
     def visit_Name(self, node: ast.Name) -> ast.AST:
         symbol = self.symbols.get(node.id)
+        if symbol is not None and symbol.kind == "random":
+            code = f"{symbol.ref}[t]" if symbol.per_neuron else f"{symbol.ref}[t][:, None]"
+            return ast.parse(code, mode="eval").body
         return ast.Name(id=symbol.ref if symbol else node.id, ctx=ast.Load())
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         args = [self.visit(a) for a in node.args]
         name = node.func.id
-        if name == "to_float":
-            return ast.Call(ast.Attribute(args[0], "float", ast.Load()), [], [])
-        if name == "nonzero":
-            return ast.Compare(args[0], [ast.NotEq()], [ast.Constant(0)])
-        torch_name = {"where": "where", "max": "maximum", "min": "minimum", "exp": "exp"}[name]
+        code = {
+            "to_float": "({0}).float()", "nonzero": "({0}) != 0", "sum_b": "({0}).sum(0)",
+            "sum_n": "({0}).sum(1, keepdim=True)", "rank_n": "torch.cumsum({0}, 1) - ({0})",
+        }.get(name)
+        if code is not None:
+            return ast.parse(code.format(ast.unparse(args[0])), mode="eval").body
+        torch_name = {"where": "where", "max": "maximum", "min": "minimum", "exp": "exp",
+                      "abs": "abs", "floor": "floor"}[name]
         return ast.Call(ast.Attribute(ast.Name("torch", ast.Load()), torch_name, ast.Load()), args, [])
 
 
@@ -90,54 +111,33 @@ def render_torch(statements: list[str], symbols: dict[str, Symbol]) -> list[str]
     return lines
 
 
-class _ScalarExpr(ast.NodeTransformer):
-    """Scalar code for one neuron: float32 literals, ternaries for ``where``."""
-
-    def __init__(self, symbols: dict[str, Symbol]) -> None:
-        self.symbols = symbols
-
-    def visit_Name(self, node: ast.Name) -> ast.AST:
-        symbol = self.symbols.get(node.id)
-        if symbol is not None and symbol.kind == "arg":
-            ref = f"{symbol.ref}[j]" if symbol.per_neuron else symbol.ref
-            return ast.parse(ref, mode="eval").body
-        return ast.Name(id=node.id, ctx=ast.Load())
-
-    def visit_Constant(self, node: ast.Constant) -> ast.AST:
-        if isinstance(node.value, float):
-            return ast.Call(ast.Name("float32", ast.Load()), [node], [])
-        return node
-
-    def visit_Call(self, node: ast.Call) -> ast.AST:
-        args = [self.visit(a) for a in node.args]
-        name = node.func.id
-        if name == "where":
-            return ast.IfExp(test=args[0], body=args[1], orelse=args[2])
-        if name == "to_float":
-            return ast.Call(ast.Name("float32", ast.Load()), args, [])
-        if name == "nonzero":
-            return ast.Compare(args[0], [ast.NotEq()], [ast.Constant(0)])
-        if name == "exp":
-            return ast.Call(ast.Attribute(ast.Name("math", ast.Load()), "exp", ast.Load()), args, [])
-        return ast.Call(ast.Name(name, ast.Load()), args, [])
+def reductions_in(node: ast.AST) -> set[str]:
+    return {n.func.id for n in ast.walk(node) if isinstance(n, ast.Call) and n.func.id in REDUCTIONS}
 
 
-def render_scalar(statements: list[str], symbols: dict[str, Symbol], input_expr: str) -> list[str]:
-    """Scalar code for neuron ``j`` of sample ``b``: load state, compute, store state.
-
-    Used inside numba loops and CUDA kernels alike; the caller defines ``b``, ``j``,
-    ``float32`` and ``math``.
-    """
-    parsed = parse(statements)
-    used = names_used(statements)
-    states = [name for name, symbol in symbols.items() if symbol.kind == "state" and name in used]
-    written = {assign.targets[0].id for assign in parsed}
-    lines = [f"I = {input_expr}"]
-    lines += [f"{name} = {symbols[name].ref}[b, j]" for name in states]
-    for assign in parsed:
+def split_stages(statements: list[str], symbols: dict[str, Symbol]) -> list[tuple[str, list[str]]]:
+    """Consecutive statements grouped into stages: ``shared`` (assigns state shared by
+    the batch; may use ``sum_b``), ``row`` (uses ``sum_n`` / ``rank_n``, or a local a
+    row stage computed) and ``sample`` (everything else)."""
+    stages: list[tuple[str, list[str]]] = []
+    row_locals: set[str] = set()
+    for text, assign in zip(statements, parse(statements)):
         target = assign.targets[0].id
-        if symbols.get(target) is not None and symbols[target].kind == "arg":
-            raise ValueError(f"element statement assigns to the argument {target!r}")
-        lines.append(f"{target} = {ast.unparse(_ScalarExpr(symbols).visit(assign.value))}")
-    lines += [f"{symbols[name].ref}[b, j] = {name}" for name in states if name in written]
-    return lines
+        symbol = symbols.get(target)
+        used = {n.id for n in ast.walk(assign.value) if isinstance(n, ast.Name)}
+        reductions = reductions_in(assign.value)
+        if symbol is not None and symbol.shared:
+            kind = "shared"
+        elif reductions & {"sum_n", "rank_n"} or used & row_locals:
+            kind = "row"
+        else:
+            kind = "sample"
+        if "sum_b" in reductions and kind != "shared":
+            raise ValueError(f"sum_b outside a statement assigning shared state: {text!r}")
+        if kind == "row" and symbols.get(target) is None:
+            row_locals.add(target)
+        if stages and stages[-1][0] == kind:
+            stages[-1][1].append(text)
+        else:
+            stages.append((kind, [text]))
+    return stages

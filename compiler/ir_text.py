@@ -61,9 +61,9 @@ def format_text(ir: nx.DiGraph) -> str:
         a = ir.edges[edge]
         parts = [f"connection {_owner(edge)} {a['op']}({a['cls']})", _flags(a["options"]),
                  _fields(a["params"])]
-        if "storage" in a:
+        if a.get("storage"):
             parts.append(f"| storage={a['storage']['format']}:{_dtype(a['storage']['dtype'])}")
-        if "propagation" in a:
+        if a.get("storage") and "propagation" in a:
             parts.append(f"propagation={a['propagation']}")
         lines.append(" ".join(p for p in parts if p))
     for spec in g["monitors"]:

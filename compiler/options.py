@@ -12,13 +12,16 @@ class CompileOptions:
     ``storage`` / ``propagation``: per-connection overrides as ``(("A->B", "csr"), ...)``
     (storage: ``dense``, ``csr``, ``float32``, ``float16``, ``bfloat16`` or e.g.
     ``csr:float16``; propagation: ``event`` or ``matmul``); ``activity``: the spike
-    probability per neuron and step the cost model assumes."""
+    probability per neuron and step the cost model assumes; ``fast_paths``: use an
+    op's hand-written rendering where it has one for the backend (off: the generic
+    rendering of every nest, which the tests compare against)."""
 
     backend: str = "torch"
     device: str = "cpu"
     storage: tuple[tuple[str, str], ...] = ()
     propagation: tuple[tuple[str, str], ...] = ()
     activity: float = 0.05
+    fast_paths: bool = True
 
     @staticmethod
     def overrides(mapping: dict | None) -> tuple[tuple[str, str], ...]:

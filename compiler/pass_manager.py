@@ -68,14 +68,17 @@ def debug_level() -> int:
     return level
 
 
-def run_pipeline(ir: nx.DiGraph, options: CompileOptions, stop_after: str | None = None
-                 ) -> tuple[nx.DiGraph, list[PassTiming]]:
-    """Run the passes in order (up to and including ``stop_after``) on a copy of ``ir``."""
-    if stop_after is not None and stop_after not in pass_names():
-        raise ValueError(f"unknown pass {stop_after!r}; passes are {pass_names()}")
+def run_pipeline(ir: nx.DiGraph, options: CompileOptions, stop_after: str | None = None,
+                 start_after: str | None = None) -> tuple[nx.DiGraph, list[PassTiming]]:
+    """Run the passes in order (after ``start_after``, up to and including
+    ``stop_after``) on a copy of ``ir``."""
+    for name in (stop_after, start_after):
+        if name is not None and name not in pass_names():
+            raise ValueError(f"unknown pass {name!r}; passes are {pass_names()}")
     timings = []
     ir = ir.copy()
-    for compiler_pass in PIPELINE:
+    first = 0 if start_after is None else pass_names().index(start_after) + 1
+    for compiler_pass in PIPELINE[first:]:
         start = time.perf_counter()
         ir = compiler_pass.run(ir, options)
         elapsed = time.perf_counter() - start

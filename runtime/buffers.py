@@ -20,7 +20,7 @@ def output_buffer(shape: tuple[int, ...], dtype: torch.dtype, device: torch.devi
     2 MB voltage record in a new process).
     """
     count = math.prod(shape)
-    nbytes = count * torch.empty((), dtype=dtype).element_size()
+    nbytes = count * dtype.itemsize
     if device.type != "cpu" or nbytes < MIN_BYTES or not sys.platform.startswith("linux") \
             or not hasattr(mmap, "MADV_HUGEPAGE"):
         return torch.empty(shape, dtype=dtype, device=device)

@@ -12,12 +12,13 @@ import networkx as nx
 import torch
 
 from snnc.compiler import (BACKENDS, BufferSpec, CompileOptions, CompiledModule, bind_arguments,
-                           compile_ir, structure_key)
+                           compile_lowered, lower)
 from snnc.compiler.cost_model import unsupported
 from snnc.errors import SnncError
 from snnc.ir import record_network
 from snnc.network.nodes import AbstractInput
 from snnc.runtime.adapters import ADAPTERS
+from snnc.runtime.binding import Bound, fingerprint, stable_tensors
 from snnc.runtime.buffers import output_buffer
 from snnc.runtime.inputs import count_steps, normalize_inputs
 from snnc.runtime.loader import load_module
@@ -65,7 +66,6 @@ class RunStats:
 class _Compiled:
     module: CompiledModule
     run: Any
-    scratch: dict[tuple[str, int], torch.Tensor] = field(default_factory=dict)
     jit_seconds: float | None = None
 
 
@@ -79,7 +79,7 @@ class Program:
 
     def __init__(self, network, backend: str = "torch", device: str | None = None,
                  storage: dict | None = None, propagation: dict | None = None,
-                 activity: float = 0.05) -> None:
+                 activity: float = 0.05, fast_paths: bool = True) -> None:
         self.network = network
         device = torch.device(device) if device is not None else device_of(network)
         self.backend = resolve_backend(backend, device)
@@ -90,8 +90,10 @@ class Program:
                 self.backend = "torch"
         self.options = CompileOptions(
             backend=self.backend, device=str(device), storage=CompileOptions.overrides(storage),
-            propagation=CompileOptions.overrides(propagation), activity=float(activity))
+            propagation=CompileOptions.overrides(propagation), activity=float(activity),
+            fast_paths=bool(fast_paths))
         self._compiled: dict[str, _Compiled] = {}
+        self._bound: Bound | None = None
         self.last_run = RunStats()
         default_inputs = {name: torch.float32 for name, layer in network.layers.items()
                           if isinstance(layer, AbstractInput)}
@@ -141,13 +143,17 @@ class Program:
         return "\n".join(lines)
 
     # -- compilation --------------------------------------------------------------
-    def _compile(self, ir: nx.DiGraph) -> _Compiled:
-        key = structure_key(ir, self.options)
-        compiled = self._compiled.get(key)
+    def _compile(self, ir: nx.DiGraph, bind_next: bool = False) -> _Compiled:
+        """The compiled module for ``ir``, compiling on a miss. The argument values the
+        plan computed are kept only when the caller binds from this very IR next."""
+        lowered = lower(ir, self.options)
+        compiled = self._compiled.get(lowered.key)
         if compiled is None:
-            module = compile_ir(ir, self.options)
+            module = compile_lowered(lowered, self.options)
             compiled = _Compiled(module, load_module(module.path, module.key).run)
-            self._compiled[key] = compiled
+            self._compiled[lowered.key] = compiled
+            if not bind_next:
+                module.ir.graph["plan"].values = {}
         return compiled
 
     def compile_for(self, input_dtypes: dict[str, torch.dtype], one_step: bool = False) -> CompiledModule:
@@ -171,48 +177,78 @@ class Program:
             network.set_batch_size(batch)
         if steps == 0:
             return
-        ir = record_network(network, input_dtypes={k: v.dtype for k, v in shaped.items()},
-                            one_step=one_step)
-        compiled = self._compile(ir)
-        self._last = compiled
-        args = self._bind(compiled, ir, shaped, steps)
-        adapted = [ADAPTERS[self.backend](arg) for arg in args]
+        input_dtypes = {k: v.dtype for k, v in shaped.items()}
+        bound = self._bound
+        if bound is None or fingerprint(network, input_dtypes, one_step, bound.stable) != bound.print:
+            bound = self._rebind(input_dtypes, one_step)
+        compiled = bound.compiled
+        adapt = ADAPTERS[self.backend]
+        args = list(bound.static)
+        for position, layer in bound.inputs:
+            args[position] = adapt(shaped[layer])
+        outputs = []
+        for position in bound.randoms:
+            spec = compiled.module.buffers[position]
+            args[position] = adapt(torch.rand(_shape(spec, network.batch_size, steps), device=device))
+        for position in bound.monitors:
+            spec = compiled.module.buffers[position]
+            buffer = output_buffer(_shape(spec, network.batch_size, steps), getattr(torch, spec.dtype), device)
+            outputs.append((spec, buffer))
+            args[position] = adapt(buffer)
         if compiled.jit_seconds is None:  # numba compiles (or loads its cache) on the first call
             start = clock.perf_counter()
-            compiled.run(0, 0, steps, *adapted)
+            compiled.run(0, 0, steps, *args)
             compiled.jit_seconds = clock.perf_counter() - start
+        self._last = compiled
         start = clock.perf_counter()
-        _call(compiled.run, steps, adapted, progress_bar)
+        _call(compiled.run, steps, args, progress_bar)
         self.last_run = RunStats(steps, clock.perf_counter() - start, network.batch_size)
-        self._hand_back(compiled.module.buffers, args, ir)
+        self._hand_back(outputs, bound.ir)
 
-    def _bind(self, compiled: _Compiled, ir: nx.DiGraph, shaped: dict[str, torch.Tensor],
-              steps: int) -> list[torch.Tensor]:
-        network, device = self.network, torch.device(self.options.device)
-        batch = network.batch_size
-        values = bind_arguments(ir, compiled.module)
-        args = []
-        for spec in compiled.module.buffers:
+    def _rebind(self, input_dtypes: dict[str, torch.dtype], one_step: bool) -> Bound:
+        """Record the IR, find (or compile) its module and bind every static argument."""
+        network = self.network
+        ir = record_network(network, input_dtypes=input_dtypes, one_step=one_step)
+        compiled = self._compile(ir, bind_next=True)
+        device = torch.device(self.options.device)
+        plan = compiled.module.ir.graph["plan"]
+        values = plan.values if plan.values else bind_arguments(ir, compiled.module)
+        plan.values = {}                    # planned from this IR: used once, then dropped
+        adapt = ADAPTERS[self.backend]
+        static, tensors, inputs, monitors, randoms = [], [], [], [], []
+        for position, spec in enumerate(compiled.module.buffers):
+            value = None
             if spec.role == "arg":
-                args.append(values[spec.name].to(device))
+                value = values[spec.name].to(device)
             elif spec.role == "state":
-                args.append(self._state_view(spec, ir))
+                value = self._state_view(spec)
+            elif spec.role == "object":
+                obj = self.network.connections[spec.owner] if isinstance(spec.owner, tuple) \
+                    else self.network.layers[spec.owner]
+                static.append(obj)
+                continue
+            elif spec.role in ("scratch", "temp"):
+                value = torch.zeros(_shape(spec, network.batch_size, 0), device=device,
+                                    dtype=getattr(torch, spec.dtype))
             elif spec.role == "input":
-                args.append(shaped[spec.owner])
-            elif spec.role == "scratch":
-                cache_key = (spec.name, batch)
-                if cache_key not in compiled.scratch:
-                    compiled.scratch[cache_key] = torch.zeros(_shape(spec, batch, steps), device=device,
-                                                              dtype=getattr(torch, spec.dtype))
-                args.append(compiled.scratch[cache_key])
-            elif spec.role == "monitor":  # every row is written by the run
-                args.append(output_buffer(_shape(spec, batch, steps), getattr(torch, spec.dtype), device))
+                inputs.append((position, spec.owner))
+            elif spec.role == "monitor":
+                monitors.append(position)
+            elif spec.role == "random":
+                randoms.append(position)
             else:
                 raise SnncError(f"runtime: unknown buffer role {spec.role!r} for {spec.name}")
-        return args
+            if value is not None:
+                tensors.append(value)
+            static.append(None if value is None else adapt(value))
+        stable = stable_tensors(network, tensors)
+        self._bound = Bound(fingerprint(network, input_dtypes, one_step, stable), compiled, ir,
+                            static, stable, inputs, monitors, randoms)
+        return self._bound
 
-    def _state_view(self, spec: BufferSpec, ir: nx.DiGraph) -> torch.Tensor:
-        """The frontend's state tensor as ``[B, n]`` of the planned dtype, sharing memory."""
+    def _state_view(self, spec: BufferSpec) -> torch.Tensor:
+        """The frontend's state tensor as ``[B, n]`` (``[n]`` when shared by the batch)
+        of the planned dtype, sharing memory."""
         owner = spec.owner
         obj = self.network.connections[owner] if isinstance(owner, tuple) else self.network.layers[owner]
         tensor = getattr(obj, spec.var)
@@ -220,19 +256,17 @@ class Program:
         if tensor.dtype != dtype or not tensor.is_contiguous():
             tensor = tensor.to(dtype).contiguous()
             setattr(obj, spec.var, tensor)
-        return tensor.view(tensor.shape[0], -1)
+        return tensor.view(-1) if len(spec.shape) == 1 else tensor.view(tensor.shape[0], -1)
 
-    def _hand_back(self, buffers: list[BufferSpec], args: list[torch.Tensor], ir: nx.DiGraph) -> None:
+    def _hand_back(self, outputs: list, ir: nx.DiGraph) -> None:
         """Give each monitor its recording, shaped ``[T, B, *shape]`` or ``[T, *w.shape]``."""
-        for spec, value in zip(buffers, args):
-            if spec.role != "monitor":
-                continue
+        for spec, value in outputs:
             monitor = self.network.monitors[spec.owner]
             if isinstance(spec.recorded, tuple):
                 monitor.append(spec.var, value)
             else:
                 shape = ir.nodes[spec.recorded]["shape"]
-                monitor.append(spec.var, value.view(value.shape[0], value.shape[1], *shape))
+                monitor.append(spec.var, value.view(*value.shape[:-1], *shape))
 
 
 def _shape(spec: BufferSpec, batch: int, steps: int) -> tuple[int, ...]:

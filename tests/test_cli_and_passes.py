@@ -19,7 +19,7 @@ def test_pipeline_order_and_timings():
     ir = record_network(guide_network(), input_dtypes={"A": torch.uint8})
     lowered, timings = run_pipeline(ir, CompileOptions())
     assert [t.name for t in timings] == pass_names()
-    assert all(t.seconds >= 0 for t in timings)
+    assert all(t.seconds > 0 for t in timings)                     # each pass was timed
     assert "source" in lowered.graph and "schedule" not in ir.graph  # the input IR is untouched
 
 

@@ -44,7 +44,8 @@ def test_structure_changes_recompile():
     program.run({"A": torch.ones(3, 100, dtype=torch.uint8)}, time=3)
     before = set(program._compiled)
     program.run({"A": torch.ones(3, 100, dtype=torch.bool)}, time=3)      # input dtype
-    network.connections["B", "B"].w.data.zero_()                           # now CSR
+    network.connections["B", "B"].w = torch.nn.Parameter(                  # new, all-zero weights:
+        torch.zeros(1000, 1000), requires_grad=False)                       # now CSR
     program.run({"A": torch.ones(3, 100, dtype=torch.bool)}, time=3)
     assert len(set(program._compiled) - before) == 2
     assert program.ir.edges["B", "B"]["storage"]["format"] == "csr"

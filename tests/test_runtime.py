@@ -107,13 +107,13 @@ def test_reset_state_variables_restarts_the_simulation(chain, poisson_like):
 
 def counting_compile(monkeypatch) -> list:
     calls = []
-    real = program_module.compile_ir
+    real = program_module.compile_lowered
 
     def wrapper(ir, options):
         calls.append(ir)
         return real(ir, options)
 
-    monkeypatch.setattr(program_module, "compile_ir", wrapper)
+    monkeypatch.setattr(program_module, "compile_lowered", wrapper)
     return calls
 
 

@@ -99,7 +99,9 @@ def test_save_after_compiled_run_holds_no_program(tmp_path, chain, poisson_like)
     network.save(path)
     loaded = load(path)
     assert network._program is not None          # saving does not drop the original's program
-    assert loaded._program is None or loaded._program.network is loaded
+    assert loaded._program is None                # the file holds no compiled program
+    run_some(loaded, 5, seed=11, poisson_like=poisson_like)
+    assert loaded._program is not None and loaded._program.network is loaded
 
 
 def test_clone_is_equal_and_independent(chain, poisson_like):

@@ -1,26 +1,32 @@
 """The numba emitter: the whole run, every step, as one ``@njit(cache=True)`` function.
 
 Layer updates are the element statements rendered as scalar code inside a loop over
-batch and neurons; connections propagate event-driven (only the rows of sources that
-spiked are added). Every array write is an explicit loop: numba compiles slice
-assignments several times slower (3.3 s against 0.5 s for the guide's network).
-The module is written to a real file so numba's cache works.
+batch and neurons; connection nests are rendered as loops by the strategy that fits
+(:mod:`snnc.compiler.render.nest_loops`: event-driven rows, scatter or gather).
+Every array write is an explicit loop: numba compiles slice assignments several
+times slower (3.3 s against 0.5 s for the guide's network). The module is written
+to a real file so numba's cache works.
 """
 from __future__ import annotations
 
-from snnc.compiler.elementwise import render_scalar
+from snnc.compiler.elementwise import split_stages
+from snnc.compiler.render.scalar import render_row, render_scalar, render_shared
 from snnc.compiler.emit.plan import BufferSpec
 from snnc.compiler.emit.schedule_emitter import ScheduleEmitter, indent
+from snnc.compiler.nest import Nest, Operand
 from snnc.compiler.ops import LAYER_OPS
+from snnc.compiler.order import edge_label
+from snnc.compiler.render.nest_loops import LoopNestRenderer
 from snnc.ir.schema import ScheduledOp
 
 
 class NumbaEmitter(ScheduleEmitter):
     backend = "numba"
 
-    def __init__(self, ir, plan) -> None:
-        super().__init__(ir, plan)
+    def __init__(self, ir, plan, fast_paths: bool = True) -> None:
+        super().__init__(ir, plan, fast_paths)
         self.scratch: list[str] = []
+        self.uses_prange = False
 
     def input_expression(self, layer: str) -> str:
         if self.has_scratch(layer):
@@ -46,38 +52,60 @@ class NumbaEmitter(ScheduleEmitter):
     def emit_zero(self, layer: str) -> list[str]:
         return self.element_loop(layer, [f"{self.plan.name(layer, 'I')}[b, j] = 0.0"])
 
-    def emit_propagate(self, op: ScheduledOp) -> list[str]:
-        source, target = op.target
-        spikes = self.plan.name(source, "s")
-        parallel = f"{source}->{target}" in self.ir.graph["loop_nest"]["parallel_rows"]
-        lines, scratch = self.connection_module(op).propagate_numba(
-            self.connection_names(op.target), spikes, self.plan.name(target, "I"),
-            self.ir.edges[op.target]["storage"], self.plan.prefixes[op.target], parallel)
-        self.scratch += [line for line in scratch if line not in self.scratch]
-        return self.per_sample(spikes, lines)
+    def emit_nest(self, nest: Nest, operands: dict[str, Operand], edge, first: bool = False) -> list[str]:
+        """Per-sample nests run inside the loop over samples; the rows strategy where
+        it fits (its rows split between the cores when ``loop_nest`` says so), else
+        scatter where there is a guard, else gather."""
+        per_sample = self.is_per_sample(nest)
+        renderer = LoopNestRenderer(nest, operands, bound=frozenset({"b"}) if per_sample else frozenset())
+        if per_sample and renderer.rows_pattern() is not None:
+            parallel = edge_label(edge) in self.ir.graph["loop_nest"]["parallel_rows"]
+            self.uses_prange |= parallel
+            lines, scratch = renderer.rows(self.plan.prefixes[edge], parallel)
+            self.scratch += [line for line in scratch if line not in self.scratch]
+        elif renderer.can_scatter():
+            lines = renderer.scatter()
+        else:
+            lines = renderer.gather()
+        return self.per_sample(operands[nest.output_role].ref, lines) if per_sample else lines
 
     def emit_external(self, op: ScheduledOp) -> list[str]:
         scratch, given = self.plan.name(op.target, "I"), self.plan.name(op.target, "in")
         return self.element_loop(op.target, [f"{scratch}[b, j] += float32({given}[t, b, j])"])
 
     def emit_update(self, op: ScheduledOp) -> list[str]:
+        """Per-sample stages loop over samples and neurons; shared stages (state
+        without a batch dimension) loop over neurons once; row stages loop over
+        samples, then over the neurons in order."""
         attrs = self.ir.nodes[op.target]
         statements = LAYER_OPS[attrs["op"]].statements(attrs)
-        body = render_scalar(statements, self.plan.layer_symbols(op.target),
-                             self.input_expression(op.target))
-        return self.element_loop(op.target, body)
-
-    def emit_learn(self, op: ScheduledOp) -> list[str]:
-        return self.connection_module(op).learn_numba(self.connection_names(op.target))
+        symbols = self.plan.layer_symbols(op.target)
+        spikes = self.plan.name(op.target, "s")
+        lines: list[str] = []
+        for kind, stage in split_stages(statements, symbols):
+            if kind == "sample":
+                lines += self.element_loop(op.target, render_scalar(stage, symbols,
+                                                                    self.input_expression(op.target)))
+            elif kind == "row":
+                lines += self.per_sample(spikes, render_row(stage, symbols, f"{spikes}.shape[1]"))
+            else:
+                lines += [f"for j in range({spikes}.shape[1]):",
+                          *indent(render_shared(stage, symbols, spikes), 1)]
+        return lines
 
     def emit_record(self, spec: BufferSpec) -> list[str]:
+        """Copy a buffer of any rank into row ``t - first`` of the monitor; a layer's
+        per-sample state copies sample ``b`` inside the loop over samples."""
         source = self.plan.name(spec.recorded, spec.var)
-        copy = self.per_sample(source, [f"for j in range({source}.shape[1]):",
-                                        f"    {spec.name}[t - {spec.name}_first, b, j] = {source}[b, j]"])
-        return [f"if t >= {spec.name}_first:", *indent(copy, 1)]
-
-    def emit_normalize(self, op: ScheduledOp) -> list[str]:
-        return self.connection_module(op).normalize_numba(self.connection_names(op.target))
+        if spec.shape[1:2] == ("B",):
+            copy = self.per_sample(source, [f"for j in range({source}.shape[1]):",
+                                            f"    {spec.name}[t - {spec.name}_first, b, j] = {source}[b, j]"])
+            return [f"if t >= {spec.name}_first:", *indent(copy, 1)]
+        axes = [f"d{k}" for k in range(len(spec.shape) - 1)]
+        body = [f"{spec.name}[t - {spec.name}_first, {', '.join(axes)}] = {source}[{', '.join(axes)}]"]
+        for k in reversed(range(len(axes))):
+            body = [f"for d{k} in range({source}.shape[{k}]):", *indent(body, 1)]
+        return [f"if t >= {spec.name}_first:", *indent(body, 1)]
 
     def wrap(self, key, args, prologue, loop, end) -> str:
         nest = self.ir.graph["loop_nest"]
@@ -88,21 +116,21 @@ class NumbaEmitter(ScheduleEmitter):
                      "    for t in range(start, stop):", *indent(loop, 2)]
         else:
             steps = [*self.scratch, "for t in range(start, stop):", *indent(loop, 1)]
-        parallel = ", parallel=True" if nest["parallel"] or nest["parallel_rows"] else ""
+        parallel = nest["parallel"] or self.uses_prange
+        source = "\n".join(steps + end)
+        imports = ["float32", "njit"] + (["prange"] if "prange(" in source else [])
         lines = [
             f'"""Generated by snnc from IR {key} (backend: numba). Do not edit."""',
-            "import math",
+            *(["import math", ""] if "math." in source else []),
+            *(["import numpy as np"] if "np." in source else []),
+            f"from numba import {', '.join(imports)}",
             "",
-            "import numpy as np",
-            "from numba import float32, njit, prange",
             "",
-            "",
-            f"@njit(cache=True, nogil=True, error_model=\"numpy\"{parallel})",
+            f"@njit(cache=True, nogil=True, error_model=\"numpy\"{', parallel=True' if parallel else ''})",
             f"def run({', '.join(args)}):",
             *indent(prologue, 1),
             *indent(steps, 1),
-            "    if stop == steps:",
-            *indent(end or ["pass"], 2),
-            "",
         ]
-        return "\n".join(lines)
+        if end:
+            lines += ["    if stop == steps:", *indent(end, 2)]
+        return "\n".join(lines + [""])

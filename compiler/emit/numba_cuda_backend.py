@@ -1,20 +1,24 @@
 """The numba-CUDA emitter: CUDA kernels for each step's work and a host loop launching them.
 
-The kernel bodies are the same scalar code the numba CPU emitter writes (element
-statements rendered once by :func:`render_scalar`), wrapped in a thread-per-element
-kernel instead of a loop. Per step: one kernel per connection (the first into a
-target also zeroes its input; an external input is folded into the layer update),
-one per layer, one per recorded monitor variable.
+Layer updates are the same scalar code the numba CPU emitter writes (element
+statements rendered once by :func:`render_scalar`) in a thread-per-neuron kernel;
+every connection nest is a kernel with one thread per output element, looping over
+the reduced domains inside (:meth:`LoopNestRenderer.element_body`); the first
+propagation into a layer starts its sum from zero instead of reading the input.
+Kernel parameters are the buffers the nest or statements name, nothing else.
 """
 from __future__ import annotations
 
-import re
+import ast
 from dataclasses import dataclass
 
-from snnc.compiler.elementwise import render_scalar
+from snnc.compiler.elementwise import names_used, split_stages
+from snnc.compiler.render.scalar import render_row, render_scalar, render_shared
 from snnc.compiler.emit.plan import BufferSpec
 from snnc.compiler.emit.schedule_emitter import ScheduleEmitter, indent
+from snnc.compiler.nest import BATCH, Nest, Operand
 from snnc.compiler.ops import LAYER_OPS
+from snnc.compiler.render.nest_loops import LoopNestRenderer
 from snnc.ir.schema import ScheduledOp
 
 THREADS_PER_BLOCK = 128
@@ -22,49 +26,56 @@ THREADS_PER_BLOCK = 128
 
 @dataclass
 class Kernel:
-    """A thread-per-element kernel over ``[rows, cols]`` of the array ``extent``
-    (thread ``k`` is element ``(b, j) = divmod(k, cols)``, named ``row``/``col``)."""
+    """A kernel with one thread per element of ``[extents]`` (``indices`` names each
+    extent's index; the last varies fastest)."""
 
     name: str
-    extent: str
+    params: list[str]
+    indices: list[str]
+    extents: list[str]
     body: list[str]
-    row: str = "b"
-    col: str = "j"
-    scalars: tuple[str, ...] = ()
+
+    def total(self) -> str:
+        return " * ".join(self.extents)
 
 
 class NumbaCudaEmitter(ScheduleEmitter):
     backend = "numba-cuda"
+    csr_rows_are_sources = False
 
-    def __init__(self, ir, plan) -> None:
-        super().__init__(ir, plan)
+    def __init__(self, ir, plan, fast_paths: bool = True) -> None:
+        super().__init__(ir, plan, fast_paths)
         self.kernels: list[Kernel] = []
-        self.first_into: set[str] = set()
+        self.names: dict[str, int] = {}
 
     # -- kernels -------------------------------------------------------------------
-    def params_of(self, kernel: Kernel) -> list[str]:
-        text = "\n".join(kernel.body)
-        names = [spec.name for spec in self.plan.buffers
-                 if re.search(rf"\b{re.escape(spec.name)}\b", text)]
-        if kernel.extent not in names:
-            names.append(kernel.extent)
-        return list(kernel.scalars) + names
+    def kernel_name(self, base: str) -> str:
+        count = self.names.get(base, 0)
+        self.names[base] = count + 1
+        return base if count == 0 else f"{base}_{count}"
 
     def launch(self, kernel: Kernel) -> list[str]:
         self.kernels.append(kernel)
-        params = ", ".join(self.params_of(kernel))
-        blocks = f"({kernel.extent}.shape[0] * {kernel.extent}.shape[1] + {THREADS_PER_BLOCK - 1}) // {THREADS_PER_BLOCK}"
-        return [f"{kernel.name}[{blocks}, {THREADS_PER_BLOCK}]({params})"]
+        blocks = f"({kernel.total()} + {THREADS_PER_BLOCK - 1}) // {THREADS_PER_BLOCK}"
+        return [f"{kernel.name}[{blocks}, {THREADS_PER_BLOCK}]({', '.join(kernel.params)})"]
 
     def kernel_source(self, kernel: Kernel) -> list[str]:
-        extent, row, col = kernel.extent, kernel.row, kernel.col
+        split = []
+        rest = "k"
+        for k in range(len(kernel.indices) - 1, 0, -1):
+            split.append(f"{kernel.indices[k]} = {rest} % {kernel.extents[k]}")
+            if k > 1:
+                split.append(f"rest = {rest} // {kernel.extents[k]}")
+                rest = "rest"
+            else:
+                rest = f"{rest} // {kernel.extents[k]}"
+        split.append(f"{kernel.indices[0]} = {rest}")
         return [
             "@cuda.jit",
-            f"def {kernel.name}({', '.join(self.params_of(kernel))}):",
+            f"def {kernel.name}({', '.join(kernel.params)}):",
             "    k = cuda.grid(1)",
-            f"    if k < {extent}.shape[0] * {extent}.shape[1]:",
-            f"        {row} = k // {extent}.shape[1]",
-            f"        {col} = k - {row} * {extent}.shape[1]",
+            f"    if k < {kernel.total()}:",
+            *indent(split, 2),
             *indent(kernel.body, 2),
             "",
             "",
@@ -72,18 +83,19 @@ class NumbaCudaEmitter(ScheduleEmitter):
 
     # -- hooks -----------------------------------------------------------------------
     def emit_zero(self, layer: str) -> list[str]:
-        self.first_into.add(layer)
         return []
 
-    def emit_propagate(self, op: ScheduledOp) -> list[str]:
-        source, target = op.target
-        first = target in self.first_into
-        self.first_into.discard(target)
-        body = self.connection_module(op).propagate_cuda(
-            self.connection_names(op.target), self.plan.name(source, "s"),
-            self.plan.name(target, "I"), first, self.ir.edges[op.target]["storage"])
-        name = f"propagate_{self.plan.prefixes[op.target]}"
-        return self.launch(Kernel(name, self.plan.name(target, "I"), body))
+    def emit_nest(self, nest: Nest, operands: dict[str, Operand], edge, first: bool = False) -> list[str]:
+        kept = [nest.domain(name) for name in nest.output_indices()]
+        renderer = LoopNestRenderer(nest, operands, bound=frozenset(d.name for d in kept))
+        body = renderer.element_body(init_zero=first)
+        params = [operands[role].ref for role in nest.roles()]
+        params += [operands[role].table for role in nest.roles() if operands[role].table]
+        extents = [renderer.bound_code(d.stop) for d in kept]
+        what = nest.label.split(" (")[0].split(" ", 1)[1]
+        name = self.kernel_name(f"{_identifier(what)}_{self.plan.prefixes[edge]}")
+        kernel = Kernel(name, params, [d.name for d in kept], extents, body)
+        return self.launch(kernel)
 
     def emit_external(self, op: ScheduledOp) -> list[str]:
         return []
@@ -96,44 +108,52 @@ class NumbaCudaEmitter(ScheduleEmitter):
         return given if self.ir.nodes[layer]["op"] == "input" else f"float32({given})"
 
     def emit_update(self, op: ScheduledOp) -> list[str]:
+        """A kernel per stage: per-sample stages one thread per (sample, neuron),
+        shared stages one thread per neuron, row stages one thread per sample."""
         attrs = self.ir.nodes[op.target]
         statements = LAYER_OPS[attrs["op"]].statements(attrs)
-        body = render_scalar(statements, self.plan.layer_symbols(op.target),
-                             self.input_expression(op.target))
-        name = f"update_{self.plan.prefixes[op.target]}"
-        return self.launch(Kernel(name, self.plan.name(op.target, "s"), body, scalars=("t",)))
-
-    def emit_learn(self, op: ScheduledOp) -> list[str]:
-        names = self.connection_names(op.target)
-        body = self.connection_module(op).learn_cuda(names)
-        if not body:
-            return []
-        return self.launch(Kernel(f"learn_{self.plan.prefixes[op.target]}", names["w"], body,
-                                  row="i", col="j"))
+        symbols = self.plan.layer_symbols(op.target)
+        spikes = self.plan.name(op.target, "s")
+        launches: list[str] = []
+        for kind, stage in split_stages(statements, symbols):
+            used = names_used(stage)
+            params = [symbol.ref for name, symbol in symbols.items()
+                      if name in used and symbol.kind != "local"]
+            if kind == "sample":
+                body = render_scalar(stage, symbols, self.input_expression(op.target))
+                params = (["t"] if "t" in _names(body) else []) + params
+                for var in ("I", "in"):
+                    spec = self.plan.find(op.target, var)
+                    if spec is not None and "I" in used and spec.name in body[0]:
+                        params.append(spec.name)
+                indices, extents = ["b", "j"], [f"{spikes}.shape[0]", f"{spikes}.shape[1]"]
+            elif kind == "row":
+                body = render_row(stage, symbols, f"{spikes}.shape[1]")
+                params = (["t"] if "t" in _names(body) else []) + params
+                indices, extents = ["b"], [f"{spikes}.shape[0]"]
+            else:
+                body = render_shared(stage, symbols, spikes)
+                indices, extents = ["j"], [f"{spikes}.shape[1]"]
+            params += [spikes] if spikes not in params else []
+            name = self.kernel_name(f"update_{self.plan.prefixes[op.target]}")
+            launches += self.launch(Kernel(name, params, indices, extents, body))
+        return launches
 
     def emit_record(self, spec: BufferSpec) -> list[str]:
         source = self.plan.name(spec.recorded, spec.var)
-        kernel = Kernel(f"record_{spec.name}", source, [f"{spec.name}[row, b, j] = {source}[b, j]"],
-                        scalars=("row",))
-        launch = self.launch(kernel)
+        axes = [f"d{k}" for k in range(len(spec.shape) - 1)]
+        kernel = Kernel(self.kernel_name(f"record_{spec.name}"), ["row", spec.name, source],
+                        axes, [f"{source}.shape[{k}]" for k in range(len(axes))],
+                        [f"{spec.name}[row, {', '.join(axes)}] = {source}[{', '.join(axes)}]"])
         return [f"if t >= {spec.name}_first:",
                 f"    row = t - {spec.name}_first",
-                *indent(launch, 1)]
-
-    def emit_normalize(self, op: ScheduledOp) -> list[str]:
-        names = self.connection_names(op.target)
-        body = self.connection_module(op).normalize_cuda(names)
-        if not body:
-            return []
-        kernel = Kernel(f"normalize_{self.plan.prefixes[op.target]}", names["w"],
-                        ["if i == 0:", *indent(body, 1)], row="i")
-        return self.launch(kernel)
+                *indent(self.launch(kernel), 1)]
 
     def signature(self, kernel: Kernel) -> list[tuple[str, str, int]]:
         """``(param, dtype, ndim)`` per kernel parameter (scalars: ndim 0)."""
         specs = {spec.name: spec for spec in self.plan.buffers}
         result = []
-        for param in self.params_of(kernel):
+        for param in kernel.params:
             spec = specs.get(param)
             if spec is None:
                 result.append((param, "int64", 0))
@@ -144,17 +164,13 @@ class NumbaCudaEmitter(ScheduleEmitter):
     def wrap(self, key, args, prologue, loop, end) -> str:
         kernels: list[str] = []
         signatures: list[str] = []
-        seen: set[str] = set()
         for kernel in self.kernels:
-            if kernel.name in seen:
-                continue
-            seen.add(kernel.name)
             kernels += self.kernel_source(kernel)
             signatures.append(f"    {kernel.name!r}: {self.signature(kernel)!r},")
+        source = "\n".join(kernels)
         lines = [
             f'"""Generated by snnc from IR {key} (backend: numba-cuda). Do not edit."""',
-            "import math",
-            "",
+            *(["import math", ""] if "math." in source else []),
             "from numba import cuda, float32",
             "",
             "# (parameter, dtype, ndim) of every kernel, for ahead-of-time lowering to PTX",
@@ -168,9 +184,17 @@ class NumbaCudaEmitter(ScheduleEmitter):
             *indent(prologue, 1),
             "    for t in range(start, stop):",
             *indent(loop, 2),
-            "    if stop == steps:",
-            *indent(end or ["pass"], 2),
-            "    cuda.synchronize()",
-            "",
         ]
+        if end:
+            lines += ["    if stop == steps:", *indent(end, 2)]
+        lines += ["    cuda.synchronize()", ""]
         return "\n".join(lines)
+
+
+def _names(lines: list[str]) -> set[str]:
+    """Every name a block of generated code uses."""
+    return {node.id for node in ast.walk(ast.parse("\n".join(lines))) if isinstance(node, ast.Name)}
+
+
+def _identifier(text: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in text)

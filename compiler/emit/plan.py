@@ -18,7 +18,10 @@ import torch
 
 from snnc.compiler.elementwise import Symbol
 from snnc.compiler.ops import CONNECTION_OPS, LAYER_OPS
+from snnc.compiler.ops.connection import context
+from snnc.compiler.ops.opaque import is_opaque
 from snnc.compiler.order import connections_in_order, layers_in_order
+from snnc.ir.schema import OPS
 
 Key = str | tuple[str, str]
 
@@ -28,8 +31,11 @@ class BufferSpec:
     """One argument of the generated ``run``.
 
     ``role``: ``arg`` (a parameter or a value derived from parameters and dt),
-    ``state`` (a layer's or connection's state, ``[B, n]``, updated in place),
-    ``input`` (a run input ``[T, B, n]``), ``scratch`` (a layer's synaptic input
+    ``object`` (an opaque op's own Python object),
+    ``state`` (a layer's or connection's state, ``[B, n]``, or ``[n]`` when shared by
+    the batch, updated in place), ``temp`` (a connection's end-of-run temporary),
+    ``input`` (a run input ``[T, B, n]``), ``random`` (uniform numbers the runtime
+    draws for the run, ``[T, B]`` or ``[T, B, n]``), ``scratch`` (a layer's synaptic input
     ``[B, n]``), ``monitor`` (steps of ``recorded``'s ``var``, ``[R, ...]``; its
     owner is the monitor's name).
     """
@@ -46,10 +52,13 @@ class BufferSpec:
 
 @dataclass
 class BufferPlan:
-    """Argument names per owner and the ordered list of buffers."""
+    """Argument names per owner, the ordered list of buffers, and the argument values
+    computed while planning (the first run after a compilation binds those instead of
+    converting the weights again)."""
 
     prefixes: dict[Key, str] = field(default_factory=dict)
     buffers: list[BufferSpec] = field(default_factory=list)
+    values: dict[str, torch.Tensor] = field(default_factory=dict, repr=False)
 
     def name(self, owner: Key, var: str) -> str:
         return f"{self.prefixes[owner]}_{var}"
@@ -67,9 +76,11 @@ class BufferPlan:
             if spec.owner != layer:
                 continue
             if spec.role == "state":
-                symbols[spec.var] = Symbol("state", spec.name)
+                symbols[spec.var] = Symbol("state", spec.name, shared=len(spec.shape) == 1)
             elif spec.role == "arg":
                 symbols[spec.var] = Symbol("arg", spec.name, per_neuron=len(spec.shape) == 1)
+            elif spec.role == "random":
+                symbols[spec.var] = Symbol("random", spec.name, per_neuron=len(spec.shape) == 3)
         return symbols
 
 
@@ -110,21 +121,36 @@ def build_plan(ir: nx.DiGraph, backend: str) -> BufferPlan:
         n = attrs["n"]
         external = ir.graph["inputs"].get(layer)
         synaptic = ir.in_degree(layer) > 0
+        if is_opaque(attrs):
+            add(BufferSpec(plan.name(layer, "module"), "object", layer, "module", "object", ()))
         for var, value in op.bind(attrs, dt).items():
             add(BufferSpec(plan.name(layer, var), "arg", layer, var, dtype_name(value.dtype),
                            tuple(value.shape)))
+            plan.values[plan.name(layer, var)] = value
+        shared = OPS[attrs["op"]].shared_state
         for var, value in attrs["state"].items():
             dtype = op.spike_dtype(attrs, external, synaptic) if var == "s" else value.dtype
-            add(BufferSpec(plan.name(layer, var), "state", layer, var, dtype_name(dtype), ("B", n)))
+            shape = (n,) if var in shared else ("B", n)
+            add(BufferSpec(plan.name(layer, var), "state", layer, var, dtype_name(dtype), shape))
+        for var, per in op.random(attrs).items():
+            shape = ("T", "B", n) if per == "neuron" else ("T", "B")
+            add(BufferSpec(plan.name(layer, var), "random", layer, var, "float32", shape))
         if external is not None:
             add(BufferSpec(plan.name(layer, "in"), "input", layer, "in", external, ("T", "B", n)))
         if synaptic or external is None:
             add(BufferSpec(plan.name(layer, "I"), "scratch", layer, "I", "float32", ("B", n)))
     for edge in connections_in_order(ir):
-        attrs = ir.edges[edge]
-        for var, value in CONNECTION_OPS[attrs["op"]].bind(attrs, dt, backend).items():
+        if is_opaque(ir.edges[edge]):
+            add(BufferSpec(plan.name(edge, "module"), "object", edge, "module", "object", ()))
+            continue
+        ctx = context(ir, edge, backend)
+        op = CONNECTION_OPS[ctx.attrs["op"]]
+        for var, value in op.bind(ctx).items():
             add(BufferSpec(plan.name(edge, var), "arg", edge, var, dtype_name(value.dtype),
                            tuple(value.shape)))
+            plan.values[plan.name(edge, var)] = value
+        for var, shape in op.temps(ctx).items():
+            add(BufferSpec(plan.name(edge, var), "temp", edge, var, "float32", tuple(shape)))
     for spec in ir.graph["monitors"]:
         for var in spec.state_vars:
             recorded = plan.find(spec.target, var, "state") or plan.find(spec.target, var, "arg")

@@ -2,8 +2,9 @@
 
 ``run(start, stop, steps, *buffers)`` loops over steps ``start .. stop-1``; each
 scheduled op becomes a block commented with the IR object it came from; the
-end-of-run work runs when ``stop == steps``. A backend subclasses this and says
-how each kind of block is written.
+end-of-run work runs when ``stop == steps``. Connection work arrives as nests
+(:mod:`snnc.compiler.nest`) from the connection-op contract; a backend subclasses
+this and says how a nest, a layer update and a monitor write are rendered.
 """
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from abc import ABC, abstractmethod
 import networkx as nx
 
 from snnc.compiler.emit.plan import BufferPlan, BufferSpec
-from snnc.compiler.ops import dense
+from snnc.compiler.nest import BATCH, Nest, Operand
+from snnc.compiler.ops import CONNECTION_OPS
+from snnc.compiler.ops.opaque import is_opaque
+from snnc.compiler.ops.connection import (build_operands, context, learn_nests, propagate_nests,
+                                          to_csr)
 from snnc.ir.schema import ScheduledOp
-
-CONNECTION_EMITTERS = {"dense": dense}
 
 
 def label(owner) -> str:
@@ -26,25 +29,64 @@ class ScheduleEmitter(ABC):
     """Base emitter; subclasses implement the ``emit_*`` hooks and ``wrap``."""
 
     backend = ""
+    csr_rows_are_sources = True
 
-    def __init__(self, ir: nx.DiGraph, plan: BufferPlan) -> None:
+    def __init__(self, ir: nx.DiGraph, plan: BufferPlan, fast_paths: bool = True) -> None:
         self.ir = ir
         self.plan = plan
+        self.fast_paths = fast_paths
 
     # -- helpers ------------------------------------------------------------------
-    def connection_names(self, edge) -> dict[str, str]:
-        """The generated names of a connection's arguments, by variable."""
-        return {spec.var: spec.name for spec in self.plan.buffers
-                if spec.owner == edge and spec.role == "arg"}
-
-    def connection_module(self, op: ScheduledOp):
-        return CONNECTION_EMITTERS[op.detail["op"]]
-
     def has_scratch(self, layer: str) -> bool:
         return self.plan.find(layer, "I", "scratch") is not None
 
     def monitor_buffers(self, monitor: str) -> list[BufferSpec]:
         return [spec for spec in self.plan.buffers if spec.role == "monitor" and spec.owner == monitor]
+
+    def context(self, edge):
+        ctx = context(self.ir, edge, self.backend)
+        return ctx, CONNECTION_OPS[ctx.attrs["op"]]
+
+    def operands(self, edge) -> dict[str, Operand]:
+        """Every role a connection's nests may name, as the buffers of this plan."""
+        ctx, op = self.context(edge)
+        source, target = edge
+        ends = {}
+        for role, layer, var in (("s_pre", source, "s"), ("x_pre", source, "x"), ("s_post", target, "s"),
+                                 ("x_post", target, "x"), ("I_post", target, "I")):
+            spec = self.plan.find(layer, var)
+            if spec is not None and spec.role in ("state", "scratch"):
+                ends[role] = (spec.name, spec.dtype)
+        args = [(spec.var, spec.name, spec.dtype, spec.shape) for spec in self.plan.buffers
+                if spec.owner == edge and spec.role in ("arg", "temp")]
+        return build_operands(op.synapse_map(ctx), ends, args, tuple(ctx.params["w"].shape))
+
+    def propagate_nests(self, edge) -> list[Nest]:
+        ctx, op = self.context(edge)
+        nests = propagate_nests(ctx, op.synapse_map(ctx))
+        if ctx.attrs["storage"]["format"] == "csr":
+            nests[0] = to_csr(nests[0], self.csr_rows_are_sources)
+        return nests
+
+    def fast_path(self, edge):
+        """The op's hand-written propagation for this backend, when enabled."""
+        ctx, op = self.context(edge)
+        path = op.fast_paths.get(self.backend) if self.fast_paths else None
+        return (lambda: path(ctx, {role: o.ref for role, o in self.operands(edge).items()})) if path else None
+
+    def learn_nests(self, edge) -> list[Nest]:
+        ctx, op = self.context(edge)
+        return learn_nests(ctx, op.synapse_map(ctx))
+
+    def normalize_nests(self, edge) -> list[Nest]:
+        ctx, op = self.context(edge)
+        return op.normalize(ctx, op.synapse_map(ctx)) if op.normalize else []
+
+    @staticmethod
+    def is_per_sample(nest: Nest) -> bool:
+        """The nest writes one sample's data (its output is indexed by the batch first)."""
+        indices = nest.output_indices()
+        return bool(indices) and indices[0] == "b" and nest.domain("b").stop == BATCH
 
     # -- hooks ----------------------------------------------------------------------
     @abstractmethod
@@ -52,8 +94,8 @@ class ScheduleEmitter(ABC):
         """Code that zeroes a layer's synaptic input before its first propagation."""
 
     @abstractmethod
-    def emit_propagate(self, op: ScheduledOp) -> list[str]:
-        """Code adding a connection's output (source spikes of t-1) to its target's input."""
+    def emit_nest(self, nest: Nest, operands: dict[str, Operand], edge, first: bool = False) -> list[str]:
+        """Code performing one nest (``first``: the first propagation into its target)."""
 
     @abstractmethod
     def emit_external(self, op: ScheduledOp) -> list[str]:
@@ -64,26 +106,50 @@ class ScheduleEmitter(ABC):
         """Code running a layer's node update for this step."""
 
     @abstractmethod
-    def emit_learn(self, op: ScheduledOp) -> list[str]:
-        """Code for a connection's per-step weight work."""
-
-    @abstractmethod
     def emit_record(self, spec: BufferSpec) -> list[str]:
         """Code writing one monitored variable at step ``t``."""
-
-    @abstractmethod
-    def emit_normalize(self, op: ScheduledOp) -> list[str]:
-        """Code normalising a connection's weights at the end of the run."""
 
     @abstractmethod
     def wrap(self, key: str, args: list[str], prologue: list[str], loop: list[str],
              end: list[str]) -> str:
         """The whole module around the run function's parts."""
 
+    # -- connection phases, shared ------------------------------------------------------
+    def nests_block(self, nests: list[Nest], edge, first: bool = False) -> list[str]:
+        operands = self.operands(edge)
+        lines: list[str] = []
+        for k, nest in enumerate(nests):
+            lines.append(f"# {nest.label}" + (f", guard {nest.guard}" if nest.guard else ""))
+            lines += self.emit_nest(nest, operands, edge, first and k == 0)
+        return lines
+
+    def emit_propagate(self, op: ScheduledOp, first: bool) -> list[str]:
+        fast = self.fast_path(op.target)
+        nests = self.propagate_nests(op.target)
+        if fast is None:
+            return self.nests_block(nests, op.target, first)
+        ctx, _ = self.context(op.target)
+        lines = [f"# {ctx.label} propagate ({ctx.attrs['op']}, {self.backend} fast path)", *fast()]
+        return lines + self.nests_block(nests[1:], op.target)
+
+    def emit_opaque(self, op: ScheduledOp) -> list[str]:
+        """Code calling an opaque op's own Python (only the torch backend can)."""
+        raise ValueError(f"{self.backend} emitter: cannot call the opaque {op.label()} "
+                         "(the storage pass should have refused it)")
+
+    def opaque(self, op: ScheduledOp) -> bool:
+        attrs = self.ir.edges[op.target] if isinstance(op.target, tuple) else self.ir.nodes.get(op.target)
+        return attrs is not None and is_opaque(attrs)
+
     # -- assembly ---------------------------------------------------------------------
-    def step_block(self, op: ScheduledOp) -> list[str]:
+    def step_block(self, op: ScheduledOp, first: bool = False) -> list[str]:
+        if op.action in ("propagate", "update", "learn") and self.opaque(op):
+            kind = "connection" if isinstance(op.target, tuple) else "layer"
+            cls = (self.ir.edges[op.target] if kind == "connection" else self.ir.nodes[op.target])["cls"]
+            return [f"# {op.action} {kind} {label(op.target)} ({cls}: its own Python, opaque)",
+                    *self.emit_opaque(op)]
         if op.action == "propagate":
-            return [f"# propagate {label(op.target)} ({op.detail['op']})"] + self.emit_propagate(op)
+            return self.emit_propagate(op, first)
         if op.action == "external":
             if not self.has_scratch(op.target):
                 return []
@@ -92,7 +158,7 @@ class ScheduleEmitter(ABC):
             attrs = self.ir.nodes[op.target]
             return [f"# layer {label(op.target)} ({attrs['cls']}, {attrs['op']})"] + self.emit_update(op)
         if op.action == "learn":
-            return [f"# weight update {label(op.target)}"] + self.emit_learn(op)
+            return self.nests_block(self.learn_nests(op.target), op.target)
         if op.action == "record":
             lines = [f"# monitor {op.target!r}"]
             for spec in self.monitor_buffers(op.target):
@@ -107,14 +173,19 @@ class ScheduleEmitter(ABC):
         loop: list[str] = []
         zeroed: set[str] = set()
         for op in self.ir.graph["schedule"]:
+            first = False
             if op.action == "propagate" and op.target[1] not in zeroed:
                 zeroed.add(op.target[1])
+                first = True
                 zero = self.emit_zero(op.target[1])
                 loop += [f"# synaptic input of {label(op.target[1])} starts from zero"] + zero if zero else []
-            loop += self.step_block(op)
+            loop += self.step_block(op, first)
         end: list[str] = []
         for op in self.ir.graph["end_of_run"]:
-            end += [f"# normalize {label(op.target)}"] + self.emit_normalize(op)
+            if self.opaque(op):
+                end += [f"# normalize {label(op.target)} (its own Python, opaque)", *self.emit_opaque(op)]
+            else:
+                end += self.nests_block(self.normalize_nests(op.target), op.target)
         return self.wrap(key, args, prologue, loop, end)
 
 

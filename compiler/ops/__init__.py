@@ -1,5 +1,6 @@
 """The op families. Importing this package registers every op."""
-from snnc.compiler.ops import dense, input, lif
-from snnc.compiler.ops.base import CONNECTION_OPS, LAYER_OPS
+from snnc.compiler.ops import adaptive_lif, conv2d, dense, input, lif, opaque
+from snnc.compiler.ops.base import LAYER_OPS
+from snnc.compiler.ops.connection import CONNECTION_OPS
 
-__all__ = ["CONNECTION_OPS", "LAYER_OPS", "dense", "input", "lif"]
+__all__ = ["CONNECTION_OPS", "LAYER_OPS", "conv2d", "dense", "input", "lif", "opaque"]

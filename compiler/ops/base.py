@@ -3,8 +3,7 @@
 A *layer op* is written once as per-neuron statements in a tiny expression language
 (Python syntax; see :mod:`snnc.compiler.elementwise`), and every backend renders
 those statements: as whole-tensor torch code, as a numba loop body, as a CUDA kernel
-body. A *connection op* provides its propagation (and any per-step or end-of-run
-weight work) per backend, side by side in its module.
+body. A *connection op* is a synapse map (:mod:`snnc.compiler.ops.connection`).
 
 Names in layer statements:
 
@@ -25,34 +24,25 @@ ArgValues = dict[str, torch.Tensor]
 
 @dataclass(frozen=True)
 class LayerOp:
-    """A neuron model: how its arguments are bound and its per-neuron statements."""
+    """A neuron model: how its arguments are bound, its per-neuron statements, its
+    spike dtype, whether it writes state shared by the batch, and the uniform random
+    numbers it draws each step (``random(attrs)``: name -> ``"sample"`` for one per
+    sample, ``"neuron"`` for one per neuron; the runtime draws them from torch's
+    generator, so ``torch.manual_seed`` makes a run reproducible on every backend)."""
 
     name: str
     bind: Callable[[dict, float], ArgValues]
     statements: Callable[[dict], list[str]]
     spike_dtype: Callable[[dict, str | None, bool], torch.dtype]
-
-
-@dataclass(frozen=True)
-class ConnectionOp:
-    """A synapse type: how its arguments are bound for a backend (``bind(attrs, dt,
-    backend)``); its per-backend code lives beside it."""
-
-    name: str
-    bind: Callable[[dict, float, str], ArgValues]
+    writes_shared: Callable[[dict], bool] = lambda attrs: False
+    random: Callable[[dict], dict[str, str]] = lambda attrs: {}
 
 
 LAYER_OPS: dict[str, LayerOp] = {}
-CONNECTION_OPS: dict[str, ConnectionOp] = {}
 
 
 def register_layer_op(op: LayerOp) -> LayerOp:
     LAYER_OPS[op.name] = op
-    return op
-
-
-def register_connection_op(op: ConnectionOp) -> ConnectionOp:
-    CONNECTION_OPS[op.name] = op
     return op
 
 

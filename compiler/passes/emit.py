@@ -20,9 +20,9 @@ def emit(ir: nx.DiGraph, options: CompileOptions) -> nx.DiGraph:
 
     The source depends only on the IR's structure, so it is cached under that key.
     """
-    key = structure_key(ir, options)
+    key = ir.graph.get("key") or structure_key(ir, options)
     plan = build_plan(ir, options.backend)
     ir.graph["key"] = key
     ir.graph["plan"] = plan
-    ir.graph["source"] = EMITTERS[options.backend](ir, plan).source(key)
+    ir.graph["source"] = EMITTERS[options.backend](ir, plan, options.fast_paths).source(key)
     return ir

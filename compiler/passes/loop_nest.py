@@ -12,6 +12,5 @@ from snnc.compiler.pass_manager import register_pass
 def loop_nest(ir: nx.DiGraph, options: CompileOptions) -> nx.DiGraph:
     """Set ``loop_nest = {"batch_outer", "parallel"}``: independent samples run as an
     outer (parallel, from a batch of 2) loop with time inside; else time is outermost."""
-    storages = {edge: ir.edges[edge]["storage"] for edge in ir.edges}
-    ir.graph["loop_nest"] = choose_loop_nest(ir, options, storages)
+    ir.graph["loop_nest"] = choose_loop_nest(ir, options)
     return ir

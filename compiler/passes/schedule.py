@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import networkx as nx
 
+from snnc.compiler.ops.connection import learns, normalizes
 from snnc.compiler.options import CompileOptions
 from snnc.compiler.pass_manager import register_pass
 from snnc.compiler.order import connections_in_order, layers_in_order
@@ -40,12 +41,10 @@ def schedule(ir: nx.DiGraph, options: CompileOptions) -> nx.DiGraph:
         if layer in ir.graph["inputs"]:
             steps.append(ScheduledOp("external", layer))
         steps.append(_update(ir, layer))
-    if ir.graph["learning"]:
-        steps += [ScheduledOp("learn", edge, {"op": ir.edges[edge]["op"]}) for edge in connections
-                  if ir.edges[edge]["params"].get("weight_decay") is not None]
+    steps += [ScheduledOp("learn", edge, {"op": ir.edges[edge]["op"]}) for edge in connections
+              if learns(ir, edge)]
     steps += [ScheduledOp("record", spec.name) for spec in ir.graph["monitors"]]
     ir.graph["schedule"] = steps
     ir.graph["end_of_run"] = [ScheduledOp("normalize", edge, {"op": ir.edges[edge]["op"]})
-                              for edge in connections
-                              if ir.edges[edge]["params"].get("norm") is not None]
+                              for edge in connections if normalizes(ir, edge)]
     return ir

@@ -6,6 +6,7 @@ import math
 import networkx as nx
 import torch
 
+from snnc.compiler.ops.connection import reads_traces
 from snnc.compiler.options import BACKENDS, CompileOptions
 from snnc.compiler.pass_manager import register_pass
 from snnc.errors import SnncError
@@ -48,7 +49,6 @@ def _validate_layer(ir: nx.DiGraph, name: str, attrs: dict) -> None:
     if math.prod(shape) != attrs["n"]:
         raise SnncError(f"{owner}: n={attrs['n']} does not match shape {shape}")
     _check_params(owner, schema, attrs["params"], shape)
-    full = (ir.graph["batch_size"], *shape)
     expected_state = list(schema.state)
     if attrs["options"].get("traces"):
         expected_state.append("x")
@@ -57,7 +57,8 @@ def _validate_layer(ir: nx.DiGraph, name: str, attrs: dict) -> None:
     for var in expected_state:
         if var not in attrs["state"]:
             raise SnncError(f"{owner}: missing state variable {var!r}")
-        _check_tensor(owner, var, attrs["state"][var], full)
+        _check_tensor(owner, var, attrs["state"][var], schema.state_shape(var, ir.graph["batch_size"], shape))
+
 
 
 def _validate_connection(ir: nx.DiGraph, source: str, target: str, attrs: dict) -> None:
@@ -66,15 +67,28 @@ def _validate_connection(ir: nx.DiGraph, source: str, target: str, attrs: dict) 
     if schema is None or schema.kind != CONNECTION:
         raise SnncError(f"{owner}: unknown connection op {attrs.get('op')!r}")
     _check_params(owner, schema, attrs["params"], None)
+    if schema.weight_shape is None:
+        return
     w = attrs["params"]["w"]
-    _check_tensor(owner, "w", w, (ir.nodes[source]["n"], ir.nodes[target]["n"]))
+    source_shape, target_shape = tuple(ir.nodes[source]["shape"]), tuple(ir.nodes[target]["shape"])
+    try:
+        expected = schema.weight_shape(source_shape, target_shape, attrs["options"])
+    except (KeyError, IndexError, TypeError):
+        raise SnncError(f"{owner}: {attrs['op']} cannot connect a layer of shape {source_shape} "
+                        f"to one of shape {target_shape}") from None
+    _check_tensor(owner, "w", w, tuple(expected))
     bias = attrs["params"].get("b")
+    bias_size = target_shape[0] if attrs["op"] == "conv2d" else ir.nodes[target]["n"]
     if bias is not None:
         try:
-            torch.broadcast_shapes(tuple(bias.shape), (ir.nodes[target]["n"],))
+            torch.broadcast_shapes(tuple(bias.shape), (bias_size,))
         except RuntimeError:
             raise SnncError(f"{owner}: b has shape {tuple(bias.shape)}, expected "
-                            f"({ir.nodes[target]['n']},)") from None
+                            f"({bias_size},)") from None
+    for end, reads in zip((source, target), reads_traces(attrs)):
+        if reads and "x" not in ir.nodes[end]["state"]:
+            raise SnncError(f"{owner}: learning rule {attrs['options']['rule']} needs traces on "
+                            f"layer {end!r} (traces=True)")
 
 
 def _validate_monitors(ir: nx.DiGraph) -> None:

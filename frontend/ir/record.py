@@ -5,7 +5,7 @@ import networkx as nx
 import torch
 
 from snnc.errors import SnncError
-from snnc.ir.schema import MonitorSpec
+from snnc.ir.schema import OPAQUE_CONNECTION, OPAQUE_LAYER, MonitorSpec
 
 
 def _monitor_target(network, name: str, monitor) -> str | tuple[str, str]:
@@ -17,6 +17,40 @@ def _monitor_target(network, name: str, monitor) -> str | tuple[str, str]:
             return key
     raise SnncError(f"Monitor {name!r}: its object ({type(monitor.obj).__name__}) is not a "
                     "layer or connection of this network")
+
+
+def has_own_step(obj) -> bool:
+    """Whether ``obj``'s class writes its own simulation step in Python: a layer with
+    its own ``forward``, a connection with its own ``compute`` or ``update`` (snnc's
+    classes define none of them as simulation code)."""
+    from snnc.network.nodes import Nodes
+    from snnc.network.topology import AbstractConnection
+
+    cls = type(obj)
+    if isinstance(obj, Nodes):
+        return cls.forward is not Nodes.forward
+    return cls.compute is not AbstractConnection.compute or cls.update is not AbstractConnection.update
+
+
+def layer_attrs(layer, index: int = 0) -> dict:
+    """A layer's IR node attributes; a layer with its own ``forward`` is opaque (the
+    object itself rides along as ``module``)."""
+    opaque = has_own_step(layer)
+    return dict(op=OPAQUE_LAYER if opaque else layer.ir_op, cls=type(layer).__name__, index=index,
+                shape=tuple(layer.shape), n=layer.n, learning=bool(layer.learning),
+                params={} if opaque else layer.ir_params(), state=layer.ir_state(),
+                options={} if opaque else layer.ir_options(), **({"module": layer} if opaque else {}))
+
+
+def connection_attrs(connection, index: int = 0) -> dict:
+    """A connection's IR edge attributes; one with its own ``compute`` / ``update`` is
+    opaque."""
+    opaque = has_own_step(connection)
+    return dict(op=OPAQUE_CONNECTION if opaque else connection.ir_op, cls=type(connection).__name__,
+                index=index, params={} if opaque else connection.ir_params(),
+                state={} if opaque else connection.ir_state(),
+                options={} if opaque else connection.ir_options(),
+                **({"module": connection} if opaque else {}))
 
 
 def record_network(network, *, input_dtypes: dict[str, torch.dtype] | None = None,
@@ -35,17 +69,9 @@ def record_network(network, *, input_dtypes: dict[str, torch.dtype] | None = Non
         monitors=[],
     )
     for index, (name, layer) in enumerate(network.layers.items()):
-        ir.add_node(
-            name, op=layer.ir_op, cls=type(layer).__name__, index=index,
-            shape=tuple(layer.shape), n=layer.n, learning=bool(layer.learning),
-            params=layer.ir_params(), state=layer.ir_state(), options=layer.ir_options(),
-        )
+        ir.add_node(name, **layer_attrs(layer, index))
     for index, ((source, target), connection) in enumerate(network.connections.items()):
-        ir.add_edge(
-            source, target, op=connection.ir_op, cls=type(connection).__name__, index=index,
-            params=connection.ir_params(), state=connection.ir_state(),
-            options=connection.ir_options(),
-        )
+        ir.add_edge(source, target, **connection_attrs(connection, index))
     for name, monitor in network.monitors.items():
         ir.graph["monitors"].append(MonitorSpec(
             name=name, target=_monitor_target(network, name, monitor),

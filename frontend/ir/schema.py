@@ -16,12 +16,16 @@ A network is a ``networkx.DiGraph``:
   :class:`ScheduledOp`) and ``end_of_run`` (list of :class:`ScheduledOp`).
 
 Each op is described by an :class:`OpSchema`: its params, optional params (may be
-None), state variables and options. The ``validate`` pass checks a graph against it.
+None), state variables (per sample ``[B, *shape]``, or ``shared_state`` ``[*shape]``
+shared by the batch, like ``theta``), options, and for a connection the rule giving
+its weight shape from the source and target shapes. ``validate``, the buffer plan,
+the cache key and the runtime read these; nothing else hard-codes a shape.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+import math
+from typing import Callable, Literal
 
 LAYER = "layer"
 CONNECTION = "connection"
@@ -38,6 +42,12 @@ class OpSchema:
     optional_params: tuple[str, ...] = ()
     state: tuple[str, ...] = ()
     options: tuple[str, ...] = ()
+    shared_state: tuple[str, ...] = ()
+    weight_shape: Callable[[tuple, tuple, dict], tuple] | None = None
+
+    def state_shape(self, var: str, batch: int | str, shape: tuple) -> tuple:
+        """A state tensor's shape: ``[*shape]`` when shared by the batch, else ``[B, *shape]``."""
+        return tuple(shape) if var in self.shared_state else (batch, *shape)
 
 
 # State and params every layer may carry, switched by its options.
@@ -85,8 +95,73 @@ register_op(OpSchema(
         "if norm: w[:, j] *= norm / sum_i |w[i, j]| (a zero sum divides by 1); "
         "while learning with weight_decay: w *= 1 - weight_decay every step.",
     params=("w", "wmin", "wmax"),
-    optional_params=("b", "norm", "weight_decay"),
-    options=(),
+    optional_params=("b", "norm", "weight_decay", "nu"),
+    options=("rule", "reduction"),
+    weight_shape=lambda source, target, options: (math.prod(source), math.prod(target)),
+))
+
+
+register_op(OpSchema(
+    name="conv2d",
+    kind=CONNECTION,
+    doc="I_target[b, o, oy, ox] += sum_{c,ky,kx} s_source[b, c, oy*S+ky*D-P, ox*S+kx*D-P] * "
+        "w[o, c, ky, kx] + b[o] (outside the source: zero); at the end of a run, if norm: "
+        "w[o, c] *= norm / sum_{ky,kx} w[o, c]; learning rules and weight decay as for dense.",
+    params=("w", "wmin", "wmax"),
+    optional_params=("b", "norm", "weight_decay", "nu"),
+    options=("kernel_size", "stride", "padding", "dilation", "rule", "reduction"),
+    weight_shape=lambda source, target, options: (target[0], source[0], *options["kernel_size"]),
+))
+
+_ADAPTIVE_DOC = (
+    "v = (v - rest)*exp(-dt/tc_decay) + rest; if learning: theta *= exp(-dt/tc_theta_decay); "
+    "v += I where refrac_count <= 0; refrac_count -= dt; s = v >= thresh + theta; where s: "
+    "refrac_count = refrac, v = reset; if learning: theta += theta_plus * sum_b s; "
+    "v = max(v, lbound) if lbound; then traces. theta is shared by the batch and never reset.")
+
+register_op(OpSchema(
+    name="adaptive_lif",
+    kind=LAYER,
+    doc=_ADAPTIVE_DOC,
+    params=("thresh", "rest", "reset", "refrac", "tc_decay", "theta_plus", "tc_theta_decay"),
+    optional_params=("lbound",),
+    state=("s", "v", "refrac_count", "theta"),
+    shared_state=("theta",),
+    options=LAYER_OPTIONS,
+))
+
+register_op(OpSchema(
+    name="diehl_and_cook",
+    kind=LAYER,
+    doc=_ADAPTIVE_DOC + " With one_spike, after theta grows: each sample keeps one of its "
+        "spiking neurons, chosen uniformly with the step's random number u[b] (the "
+        "floor(u*count)-th spiking neuron in flattened order); reset, refractory and theta "
+        "already applied to all that crossed.",
+    params=("thresh", "rest", "reset", "refrac", "tc_decay", "theta_plus", "tc_theta_decay"),
+    optional_params=("lbound",),
+    state=("s", "v", "refrac_count", "theta"),
+    shared_state=("theta",),
+    options=LAYER_OPTIONS + ("one_spike",),
+))
+
+
+OPAQUE_LAYER = "opaque_nodes"
+OPAQUE_CONNECTION = "opaque_connection"
+
+register_op(OpSchema(
+    name=OPAQUE_LAYER,
+    kind=LAYER,
+    doc="A Nodes subclass with its own forward: each step the torch backend calls "
+        "forward(x) with its input [B, *shape] and reads the layer's s afterwards.",
+    state=("s",),
+))
+
+register_op(OpSchema(
+    name=OPAQUE_CONNECTION,
+    kind=CONNECTION,
+    doc="An AbstractConnection subclass with its own compute or update: each step the "
+        "torch backend adds compute(s_source) to the target's input, calls "
+        "update(mask=None, learning=...) after the layers, and normalize() at the end of a run.",
 ))
 
 

@@ -113,6 +113,16 @@ class Nodes(torch.nn.Module):
         self.learning = bool(mode)
         return super().train(mode)
 
+    def forward(self, x: torch.Tensor) -> None:
+        """One step of this layer's model on input ``x`` (``[B, *shape]``), computed
+        eagerly. ``Network.run`` never calls it for snnc's own classes (it compiles
+        them); a subclass with its own ``forward`` runs as an opaque op, and its
+        ``super().forward(x)`` lands here (for a direct ``Nodes`` subclass: the traces
+        and summed input of the step, from the ``s`` it has set)."""
+        from snnc.runtime.eager import layer_step
+
+        layer_step(self, x)
+
     def _device(self) -> torch.device:
         return self.s.device
 
@@ -206,3 +216,95 @@ class LIFNodes(Nodes):
             "thresh": self.thresh, "rest": self.rest, "reset": self.reset,
             "refrac": self.refrac, "tc_decay": self.tc_decay, "lbound": self.lbound,
         }
+
+
+class AdaptiveLIFNodes(LIFNodes):
+    """LIF neurons with an adaptive threshold ``theta`` shared by the batch.
+
+    Per step, with ``decay = exp(-dt / tc_decay)``, ``theta_decay = exp(-dt / tc_theta_decay)``:
+    ``v = (v - rest) * decay + rest`` and, if learning, ``theta *= theta_decay``;
+    ``v += I`` where ``refrac_count <= 0``; ``refrac_count -= dt``;
+    ``s = v >= thresh + theta``; where ``s``: ``refrac_count = refrac``, ``v = reset``;
+    if learning, ``theta += theta_plus * s.sum(batch)``; ``v = max(v, lbound)`` when
+    ``lbound`` is set; then traces. ``theta`` has shape ``shape`` (no batch dimension)
+    and survives ``reset_state_variables`` and ``set_batch_size``: it is learned state.
+    With learning off it neither decays nor grows.
+    """
+
+    ir_op = "adaptive_lif"
+    state_names = ("s", "v", "refrac_count", "theta")
+
+    def __init__(
+        self,
+        n: int | None = None,
+        shape: Iterable[int] | None = None,
+        traces: bool = False,
+        traces_additive: bool = False,
+        tc_trace: Number = 20.0,
+        trace_scale: Number = 1.0,
+        sum_input: bool = False,
+        rest: Number = -65.0,
+        reset: Number = -65.0,
+        thresh: Number = -52.0,
+        refrac: Number = 5,
+        tc_decay: Number = 100.0,
+        theta_plus: Number = 0.05,
+        tc_theta_decay: Number = 1e7,
+        lbound: Number | None = None,
+        learning: bool = True,
+    ) -> None:
+        super().__init__(n, shape, traces, traces_additive, tc_trace, trace_scale, sum_input,
+                         thresh=thresh, rest=rest, reset=reset, refrac=refrac, tc_decay=tc_decay,
+                         lbound=lbound, learning=learning)
+        owner = type(self).__name__
+        self.register_buffer("theta_plus", _param(owner, "theta_plus", theta_plus, self.shape))
+        self.register_buffer("tc_theta_decay", _param(owner, "tc_theta_decay", tc_theta_decay, self.shape))
+        if (self.tc_theta_decay <= 0).any():
+            raise SnncError(f"{owner}: tc_theta_decay must be > 0")
+        self.register_buffer("theta", torch.zeros(self.shape))
+
+    def ir_params(self) -> dict[str, torch.Tensor | None]:
+        return {**super().ir_params(), "theta_plus": self.theta_plus,
+                "tc_theta_decay": self.tc_theta_decay}
+
+
+class DiehlAndCookNodes(AdaptiveLIFNodes):
+    """:class:`AdaptiveLIFNodes` (same state, same step) that keep one spike per sample.
+
+    With ``one_spike``, after the reset / refractory / ``theta`` step and before the
+    ``lbound`` clamp: in every sample with spikes, one spiking neuron chosen uniformly
+    at random keeps its spike and the others' spikes are cleared; their reset,
+    refractory start and ``theta`` growth stand (as in BindsNET). Draws from the
+    torch RNG.
+    """
+
+    ir_op = "diehl_and_cook"
+
+    def __init__(
+        self,
+        n: int | None = None,
+        shape: Iterable[int] | None = None,
+        traces: bool = False,
+        traces_additive: bool = False,
+        tc_trace: Number = 20.0,
+        trace_scale: Number = 1.0,
+        sum_input: bool = False,
+        thresh: Number = -52.0,
+        rest: Number = -65.0,
+        reset: Number = -65.0,
+        refrac: Number = 5,
+        tc_decay: Number = 100.0,
+        theta_plus: Number = 0.05,
+        tc_theta_decay: Number = 1e7,
+        lbound: Number | None = None,
+        one_spike: bool = True,
+        learning: bool = True,
+    ) -> None:
+        super().__init__(n, shape, traces, traces_additive, tc_trace, trace_scale, sum_input,
+                         rest=rest, reset=reset, thresh=thresh, refrac=refrac, tc_decay=tc_decay,
+                         theta_plus=theta_plus, tc_theta_decay=tc_theta_decay, lbound=lbound,
+                         learning=learning)
+        self.one_spike = bool(one_spike)
+
+    def ir_options(self) -> dict[str, object]:
+        return {**super().ir_options(), "one_spike": self.one_spike}

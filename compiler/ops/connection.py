@@ -1,0 +1,289 @@
+"""The connection-op contract: a connection type is a synapse map, written once.
+
+A connection op (``dense``, ``conv2d``, …) supplies:
+
+* a :class:`SynapseMap`: its domains and how the pre index, the post index, the
+  weight index and the bias index relate;
+* ``bind``: its arguments from its parameters (weights in the chosen storage);
+* ``normalize``: its end-of-run normalisation as nests (``None`` if it has none);
+* optionally ``fast_paths``: hand-written renderings per backend, each checked
+  against the generic rendering by a test.
+
+Everything else is derived here, the same for every type, as nests over the roles
+``s_pre``/``x_pre`` (source spikes and trace), ``s_post``/``x_post``, ``I_post``
+(the target's input this step), ``w``, ``bias`` and the bound arguments:
+
+* **propagate** (every step): ``I_post[post] += s_pre[pre] * w[weight]``, guard
+  ``s_pre``; then ``I_post[post] += bias[...]``;
+* **learn** (every step while the network learns): the learning rule's per-synapse
+  terms (:mod:`snnc.compiler.ops.rules`), then ``w *= 1 - weight_decay``, then the
+  clamp to ``[wmin, wmax]`` (with a rule and a finite bound);
+* **normalize** (end of each run): the type's own nests.
+
+:func:`learns`, :func:`normalizes` and :func:`weights_change` are the one place that
+answers "does this connection change its weights"; ``schedule``, the cost model and
+``loop_nest`` ask them.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import networkx as nx
+import torch
+
+from snnc.compiler.nest import BATCH, Domain, Nest, reads_in, substitute
+from snnc.compiler.ops.opaque import calls_normalize, calls_update, is_opaque
+from snnc.compiler.ops.rules import RULES
+
+ArgValues = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class SynapseMap:
+    """How a connection type's indices relate (``b`` is the batch domain).
+
+    ``pre`` / ``post``: index texts into the source / target in their logical shapes
+    ``pre_shape`` / ``post_shape`` (``"B"`` first); ``weight``: into ``w``; ``bias``:
+    into the bias. Every name in these texts is a domain.
+    """
+
+    domains: tuple[Domain, ...]
+    pre: tuple[str, ...]
+    post: tuple[str, ...]
+    weight: tuple[str, ...]
+    bias: tuple[str, ...]
+    pre_shape: tuple
+    post_shape: tuple
+
+    def all_domains(self) -> tuple[Domain, ...]:
+        return (Domain("b", BATCH), *self.domains)
+
+    def post_domains(self) -> tuple[Domain, ...]:
+        used = set(self.post)
+        return tuple(d for d in self.all_domains() if d.name in used)
+
+    def weight_domains(self) -> tuple[Domain, ...]:
+        by_name = {d.name: d for d in self.domains}
+        return tuple(by_name[name] for name in self.weight)
+
+    def access(self, role: str) -> str:
+        """``role`` with this map's indices (``s_pre[b, i]``, ``w[i, j]``)."""
+        side = {"pre": self.pre, "post": self.post}.get(role.rsplit("_", 1)[-1])
+        indices = self.weight if role == "w" else side
+        return f"{role}[{', '.join(indices)}]"
+
+
+@dataclass(frozen=True)
+class ConnectionContext:
+    """What a phase sees of one connection: its IR attributes (with the storage and
+    propagation decisions once made), its endpoints' attributes, the network's
+    learning flag and the backend."""
+
+    edge: tuple[str, str]
+    attrs: dict
+    source: dict
+    target: dict
+    learning: bool
+    backend: str
+    batch_size: int = 1
+
+    @property
+    def label(self) -> str:
+        return f"{self.edge[0]}->{self.edge[1]}"
+
+    @property
+    def params(self) -> dict:
+        return self.attrs["params"]
+
+    @property
+    def options(self) -> dict:
+        return self.attrs["options"]
+
+
+@dataclass(frozen=True)
+class ConnectionOp:
+    """A connection type: its synapse map, argument binding, normalisation nests,
+    end-of-run temporaries (``temps``: name -> shape) and optional fast paths
+    (``fast_paths[backend](ctx, names) -> lines`` for propagation)."""
+
+    name: str
+    synapse_map: Callable[[ConnectionContext], SynapseMap]
+    bind: Callable[[ConnectionContext], ArgValues]
+    normalize: Callable[[ConnectionContext, SynapseMap], list[Nest]] | None = None
+    temps: Callable[[ConnectionContext], dict[str, tuple[int, ...]]] = lambda ctx: {}
+    fast_paths: dict[str, Callable] = field(default_factory=dict)
+    storage_formats: tuple[str, ...] = ("dense",)
+
+
+CONNECTION_OPS: dict[str, ConnectionOp] = {}
+
+
+def register_connection_op(op: ConnectionOp) -> ConnectionOp:
+    CONNECTION_OPS[op.name] = op
+    return op
+
+
+def context(ir: nx.DiGraph, edge: tuple[str, str], backend: str = "torch") -> ConnectionContext:
+    return ConnectionContext(edge, ir.edges[edge], ir.nodes[edge[0]], ir.nodes[edge[1]],
+                             bool(ir.graph["learning"]), backend, int(ir.graph["batch_size"]))
+
+
+# -- the one place that says what a connection does to its weights -----------------
+
+def has_rule(attrs: dict) -> bool:
+    return attrs["options"].get("rule") is not None
+
+
+def learns(ir: nx.DiGraph, edge: tuple[str, str]) -> bool:
+    """Per-step weight work: a learning rule or weight decay, while the network learns
+    (an opaque connection's own ``update`` is called every step, as BindsNET does)."""
+    attrs = ir.edges[edge]
+    if is_opaque(attrs):
+        return calls_update(attrs)
+    return bool(ir.graph["learning"]) and (has_rule(attrs) or attrs["params"].get("weight_decay") is not None)
+
+
+def normalizes(ir: nx.DiGraph, edge: tuple[str, str]) -> bool:
+    """End-of-run normalisation (``norm`` is set; an opaque connection's ``normalize``)."""
+    attrs = ir.edges[edge]
+    if is_opaque(attrs):
+        return calls_normalize(attrs)
+    return attrs["params"].get("norm") is not None
+
+
+def weights_change(ir: nx.DiGraph, edge: tuple[str, str]) -> bool:
+    """The weights change during a run (learning, normalisation) or a monitor reads them."""
+    recorded = any(spec.target == edge and "w" in spec.state_vars for spec in ir.graph["monitors"])
+    return learns(ir, edge) or normalizes(ir, edge) or recorded
+
+
+def reads_traces(attrs: dict) -> tuple[bool, bool]:
+    """Whether the connection's learning rule reads the source's / target's traces."""
+    if not has_rule(attrs):
+        return False, False
+    terms = RULES[attrs["options"]["rule"]].terms
+    text = " ".join(expression for expression, _ in terms)
+    return "x_pre" in text, "x_post" in text
+
+
+# -- phases ----------------------------------------------------------------------------
+
+def propagate_nests(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest]:
+    """``I_post[post] += s_pre[pre] * w[weight]`` (guard ``s_pre``), then the bias."""
+    op = ctx.attrs["op"]
+    pre, post, weight = synapses.access("s_pre"), synapses.access("I_post"), synapses.access("w")
+    nests = [Nest(f"{ctx.label} propagate ({op})", synapses.all_domains(), post,
+                  f"{pre} * {weight}", "add", guard=pre)]
+    if ctx.params.get("b") is not None:
+        nests.append(Nest(f"{ctx.label} bias ({op})", synapses.post_domains(), post,
+                          f"bias[{', '.join(synapses.bias)}]", "add"))
+    return nests
+
+
+def learn_nests(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest]:
+    """The rule's per-synapse terms (summed over the batch and every shared position,
+    since those domains do not index ``w``), then weight decay, then the clamp."""
+    nests = []
+    weight = synapses.access("w")
+    accesses = {role: synapses.access(role) for role in ("s_pre", "x_pre", "s_post", "x_post")}
+    rule = ctx.options.get("rule")
+    if rule is not None:
+        for k, (term, guard) in enumerate(RULES[rule].terms):
+            expression = substitute(term, accesses)
+            if ctx.options.get("reduction") == "mean":
+                expression = f"({expression}) * inverse_batch"
+            nests.append(Nest(f"{ctx.label} {rule} term {k}", synapses.all_domains(), weight,
+                              expression, "add", guard=accesses[guard]))
+    domains = synapses.weight_domains()
+    if ctx.params.get("weight_decay") is not None:
+        nests.append(Nest(f"{ctx.label} weight decay", domains, weight, f"{weight} * decay_factor",
+                          "assign"))
+    if rule is not None and clamps(ctx):
+        low, high = (_bound_access(ctx, name, synapses) for name in ("wmin", "wmax"))
+        nests.append(Nest(f"{ctx.label} clamp", domains, weight, f"min(max({weight}, {low}), {high})",
+                          "assign"))
+    return nests
+
+
+def clamps(ctx: ConnectionContext) -> bool:
+    return any(bool(torch.isfinite(ctx.params[name]).any()) for name in ("wmin", "wmax"))
+
+
+def _bound_access(ctx: ConnectionContext, name: str, synapses: SynapseMap) -> str:
+    return name if ctx.params[name].numel() == 1 else f"{name}[{', '.join(synapses.weight)}]"
+
+
+def bound_args(ctx: ConnectionContext) -> ArgValues:
+    """Arguments every connection type shares: decay factor, bounds, rates."""
+    params, options = ctx.params, ctx.options
+    w = params["w"]
+    args: ArgValues = {}
+    if params.get("weight_decay") is not None:
+        args["decay_factor"] = (1.0 - params["weight_decay"]).to(torch.float32)
+    if has_rule(ctx.attrs):
+        nu = params["nu"].to(torch.float32)
+        args["nu0"], args["nu1"] = nu[0].clone(), nu[1].clone()
+        if clamps(ctx):
+            for name in ("wmin", "wmax"):
+                value = params[name].to(torch.float32)
+                args[name] = value.reshape(()) if value.numel() == 1 else \
+                    value.expand(w.shape).contiguous()
+        if options.get("reduction") == "mean":
+            args["inverse_batch"] = torch.tensor(1.0 / ctx.batch_size, dtype=torch.float32)
+    if params.get("norm") is not None:
+        args["norm"] = params["norm"].to(torch.float32)
+    return args
+
+
+# -- operands ---------------------------------------------------------------------------
+
+def build_operands(synapses: SynapseMap, ends: dict[str, tuple[str, str]],
+                   args: list[tuple[str, str, str, tuple]], w_shape: tuple) -> dict[str, "Operand"]:
+    """Every role a connection's nests may name: ``ends`` maps ``s_pre`` … ``I_post`` to
+    ``(buffer, dtype)``; ``args`` lists ``(var, buffer, dtype, shape)`` of its arguments
+    and temporaries (``name_bits`` / ``name_table`` pairs become one decoded role)."""
+    from snnc.compiler.nest import Operand
+
+    shapes = {"s_pre": synapses.pre_shape, "x_pre": synapses.pre_shape, "s_post": synapses.post_shape,
+              "x_post": synapses.post_shape, "I_post": synapses.post_shape}
+    roles = {role: Operand(ref, tuple(shapes[role]), flat=True, dtype=dtype)
+             for role, (ref, dtype) in ends.items()}
+    tables = {var.removesuffix("_table"): ref for var, ref, _, _ in args if var.endswith("_table")}
+    for var, ref, dtype, shape in args:
+        if var.endswith("_table"):
+            continue
+        role = var.removesuffix("_bits")
+        logical = w_shape if role in ("w", "wmin", "wmax") else tuple(shape)
+        if not shape:
+            roles[role] = Operand(ref, scalar=True, dtype=dtype)
+        else:
+            roles[role] = Operand(ref, logical, table=tables.get(role) if var.endswith("_bits") else None,
+                                  dtype=dtype)
+    return roles
+
+
+# -- storage ------------------------------------------------------------------------------
+
+def to_csr(nest: Nest, rows_are_sources: bool) -> Nest:
+    """The dense propagation nest over CSR weights (``w_indptr``, ``w_indices``,
+    ``w_data``): rows are sources (scatter along each active row) or targets (each
+    target walks its own row)."""
+    weight = next(r for r in nest.reads() if r.role == "w")
+    row, column = weight.indices
+    walked, replaced = (row, column) if rows_are_sources else (column, row)
+    domains = [d for d in nest.domains if d.name != replaced]
+    domains.append(Domain("e", f"w_indptr[{walked} + 1]", f"w_indptr[{walked}]"))
+    mapping = {replaced: "w_indices[e]"}
+
+    def swap(text: str) -> str:
+        return substitute(text.replace(weight.text, "w_data[e]"), mapping)
+
+    return Nest(nest.label + " csr", tuple(domains), swap(nest.output), swap(nest.expression),
+                nest.combine, guard=swap(nest.guard) if nest.guard else None)
+
+
+__all__ = ["CONNECTION_OPS", "ConnectionContext", "ConnectionOp", "SynapseMap", "bound_args",
+           "context", "learn_nests", "learns", "normalizes", "propagate_nests", "reads_in",
+           "register_connection_op", "to_csr", "weights_change"]

@@ -1,0 +1,285 @@
+"""Scalar-loop renderings of a nest, for numba loops and CUDA kernel bodies.
+
+Strategies (the nest says *what*; these say *how*):
+
+* **gather** (output-stationary): loop over the output's domains; for each output
+  element accumulate over the reduced domains into ``acc``, skipping where the guard
+  is zero, then store. A CUDA kernel runs one thread per output element with this
+  body (:meth:`LoopNestRenderer.element_body`).
+* **scatter** (guard-outer, ``add`` only): loop over the guard's domains, test the
+  guard once, then add into the output over the remaining domains. Event-driven
+  propagation is this: only the rows of sources that spiked are visited.
+* **rows** (a scatter whose body is ``out[b, j] += g * W[i, j]`` over one contiguous
+  domain): gather the active rows first, then add them ``ROWS_PER_PASS`` at a time,
+  associated exactly as one at a time (bit-identical, 1.7x faster on wide rows), or
+  split them into ``PARALLEL_PARTS`` parts summed on the cores.
+
+Reads are float32 scalars: 16-bit weights are decoded through a table, other dtypes
+converted; a read whose index may leave its tensor is guarded and reads as zero.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from snnc.compiler.nest import (BATCH, Domain, Nest, Operand, Read, needs_bounds_check,
+                                product_factors, reads_in)
+
+ROWS_PER_PASS = 4
+PARALLEL_PARTS = 8
+
+
+@dataclass(frozen=True)
+class RowsPattern:
+    """The parts of a nest that the rows strategy needs."""
+
+    guard: Read
+    weight: Read
+    row_domain: str
+    column_domain: str
+
+
+def _atom(code: str) -> str:
+    """``code`` parenthesised unless it is a name, a number or an element access."""
+    node = ast.parse(code, mode="eval").body
+    return code if isinstance(node, (ast.Name, ast.Constant, ast.Subscript)) else f"({code})"
+
+
+class LoopNestRenderer:
+    """Scalar code for one nest. ``bound``: domains an enclosing loop already binds
+    (``b`` in a per-sample loop; every output domain inside a CUDA thread)."""
+
+    def __init__(self, nest: Nest, operands: dict[str, Operand], bound: frozenset[str] = frozenset(),
+                 float_name: str = "float32") -> None:
+        self.nest = nest
+        self.operands = operands
+        self.bound = bound
+        self.domains = {d.name: d for d in nest.domains}
+        self.f32 = float_name
+
+    # -- pieces --------------------------------------------------------------------
+    def batch_size(self) -> str:
+        for role in self.nest.roles():
+            operand = self.operands[role]
+            if operand.shape and operand.shape[0] == BATCH:
+                return f"{operand.ref}.shape[0]"
+        raise ValueError(f"nest {self.nest.label}: no operand carries the batch size")
+
+    def bound_code(self, value: int | str) -> str:
+        if value == BATCH:
+            return self.batch_size()
+        return self.code(value, raw=True) if isinstance(value, str) else str(value)
+
+    def loop(self, domain: Domain) -> str:
+        start = self.bound_code(domain.start)
+        stop = self.bound_code(domain.stop)
+        span = stop if start == "0" else f"{start}, {stop}"
+        return f"for {domain.name} in range({span}):"
+
+    def element(self, read: Read) -> str:
+        """``role[...]`` as an element access of its buffer (linearised when flat)."""
+        operand = self.operands[read.role]
+        indices = [self.code(i, raw=True) for i in read.indices]
+        if operand.flat and len(indices) > 2:
+            linear = indices[1]
+            for size, index in zip(operand.shape[2:], indices[2:]):
+                linear = f"{_atom(linear)} * {size} + {_atom(index)}"
+            indices = [indices[0], linear]
+        return f"{operand.ref}[{', '.join(indices)}]"
+
+    def value(self, read: Read) -> str:
+        """The float32 value of a read (zero outside its tensor)."""
+        operand = self.operands[read.role]
+        element = self.element(read)
+        if operand.table is not None:
+            code = f"{operand.table}[{element}]"
+        elif operand.dtype != "float32":
+            code = f"{self.f32}({element})"
+        else:
+            code = element
+        checked = needs_bounds_check(read, operand, self.domains)
+        if not checked:
+            return code
+        tests = [f"0 <= {self.code(read.indices[p], raw=True)} < {operand.shape[p]}" for p in checked]
+        return f"({code} if {' and '.join(tests)} else {self.f32}(0.0))"
+
+    def code(self, text: str, replace: dict[str, str] | None = None, raw: bool = False) -> str:
+        """Scalar code for an expression: reads, scalars, float32 constants, functions.
+        ``raw``: an index expression (reads stay as they are stored, constants ints)."""
+        renderer = self
+
+        class Scalar(ast.NodeTransformer):
+            def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
+                text = ast.unparse(node)
+                if replace and text in replace:
+                    return ast.Name(replace[text], ast.Load())
+                if node.value.id not in renderer.operands:
+                    return node
+                read = reads_in(text)[0]
+                code = renderer.element(read) if raw else renderer.value(read)
+                return ast.parse(code, mode="eval").body
+
+            def visit_Name(self, node: ast.Name) -> ast.AST:
+                operand = renderer.operands.get(node.id)
+                return ast.Name(operand.ref if operand else node.id, ast.Load())
+
+            def visit_Constant(self, node: ast.Constant) -> ast.AST:
+                if isinstance(node.value, float) and not raw:
+                    return ast.Call(ast.Name(renderer.f32, ast.Load()), [node], [])
+                return node
+
+            def visit_Call(self, node: ast.Call) -> ast.AST:
+                args = [self.visit(a) for a in node.args]
+                name = node.func.id
+                if name == "where":
+                    return ast.IfExp(test=args[0], body=args[1], orelse=args[2])
+                if name == "to_float":
+                    return ast.Call(ast.Name(renderer.f32, ast.Load()), args, [])
+                if name == "exp":
+                    return ast.Call(ast.parse("math.exp", mode="eval").body, args, [])
+                return ast.Call(ast.Name(name, ast.Load()), args, [])
+
+        return ast.unparse(Scalar().visit(ast.parse(text, mode="eval")))
+
+    def guard_read(self) -> Read | None:
+        return reads_in(self.nest.guard)[0] if self.nest.guard else None
+
+    def loops(self, domains: list[Domain], body: list[str]) -> list[str]:
+        for domain in reversed([d for d in domains if d.name not in self.bound]):
+            body = [self.loop(domain), *["    " + line for line in body]]
+        return body
+
+    def accumulate(self, expression: str) -> str:
+        return f"acc = max(acc, {expression})" if self.nest.combine == "max" else f"acc += {expression}"
+
+    # -- gather ----------------------------------------------------------------------
+    def element_body(self, init_zero: bool = False) -> list[str]:
+        """Code for one output element (its domains bound): accumulate over the reduced
+        domains, skipping where the guard is zero, and store. ``init_zero``: the output
+        is known to hold zero (the first propagation into a layer's input)."""
+        nest = self.nest
+        output = self.element(reads_in(nest.output)[0])
+        reduced = nest.reduced()
+        guard = self.guard_read()
+        if not reduced:
+            value = self.code(nest.expression)
+            if nest.combine == "assign" or (init_zero and nest.combine == "add"):
+                return [f"{output} = {value}"]
+            if nest.combine == "add":
+                return [f"{output} += {value}"]
+            return [f"{output} = max({output}, {value})"]
+        start = f"{self.f32}(0.0)" if init_zero or nest.combine == "assign" else output
+        if guard is not None:
+            expression = self.code(nest.expression, {guard.text: "g"})
+            inner = [f"g = {self.value(guard)}", "if g != 0:", f"    {self.accumulate(expression)}"]
+        else:
+            inner = [self.accumulate(self.code(nest.expression))]
+        return [f"acc = {start}", *self.loops(reduced, inner), f"{output} = acc"]
+
+    def gather(self, init_zero: bool = False) -> list[str]:
+        return self.loops(self.nest.kept(), self.element_body(init_zero))
+
+    # -- scatter ---------------------------------------------------------------------
+    def scatter(self) -> list[str]:
+        """Guard-outer loops adding straight into the output (``add`` nests)."""
+        nest = self.nest
+        guard = self.guard_read()
+        outer = [self.domains[i] for i in guard.indices]
+        rest = [d for d in nest.domains if d.name not in guard.indices]
+        output = self.element(reads_in(nest.output)[0])
+        expression = self.code(nest.expression, {guard.text: "g"})
+        body = [f"g = {self.value(guard)}", "if g != 0:",
+                *["    " + line for line in self.loops(rest, [f"{output} += {expression}"])]]
+        return self.loops(outer, body)
+
+    def can_scatter(self) -> bool:
+        guard = self.guard_read()
+        return (self.nest.combine == "add" and guard is not None
+                and guard.plain(set(self.domains)) and len(set(guard.indices)) == len(guard.indices))
+
+    # -- rows ------------------------------------------------------------------------
+    def rows_pattern(self) -> RowsPattern | None:
+        """The nest is ``out[b, j] += g[b, i] * W[i, j]`` (bound ``b``), W a 2-D buffer."""
+        nest, guard = self.nest, self.guard_read()
+        if not self.can_scatter() or nest.output_indices()[-1:] == ():
+            return None
+        factors = product_factors(nest.expression)
+        if factors is None or len(factors) != 2 or not all(isinstance(f, ast.Subscript) for f in factors):
+            return None
+        reads = [reads_in(ast.unparse(f))[0] for f in factors]
+        if guard.text not in [r.text for r in reads]:
+            return None
+        weight = next(r for r in reads if r.text != guard.text)
+        free = [d for d in guard.indices if d not in self.bound]
+        rest = [d.name for d in nest.domains if d.name not in guard.indices]
+        if len(free) != 1 or len(rest) != 1 or weight.indices != (free[0], rest[0]) \
+                or nest.output_indices()[-1] != rest[0] or self.operands[weight.role].flat \
+                or self.domains[rest[0]].dependent:
+            return None
+        return RowsPattern(guard, weight, free[0], rest[0])
+
+    def rows(self, scratch: str, parallel: bool) -> tuple[list[str], list[str]]:
+        """Gather the active rows, then add them; returns the code and the scratch
+        arrays (declared once by the caller, outside the time loop)."""
+        pattern = self.rows_pattern()
+        guard, row, column = pattern.guard, pattern.row_domain, pattern.column_domain
+        active, values = f"{scratch}_active", f"{scratch}_values"
+        extent = self.bound_code(self.domains[row].stop)
+        declarations = [f"{active} = np.empty({extent}, np.int64)",
+                        f"{values} = np.empty({extent}, np.float32)"]
+        lines = ["count = 0", f"for {row} in range({extent}):",
+                 f"    value = {self.value(guard)}",
+                 "    if value != 0:",
+                 f"        {active}[count] = {row}",
+                 f"        {values}[count] = value",
+                 "        count += 1"]
+        out_read = reads_in(self.nest.output)[0]
+        target = self.operands[out_read.role].ref
+        width = self.bound_code(self.domains[column].stop)
+        prefix = ", ".join(self.code(i) for i in out_read.indices[:-1])
+        if parallel:
+            partial = f"{scratch}_partial"
+            declarations.append(f"{partial} = np.empty(({PARALLEL_PARTS}, {width}), np.float32)")
+            lines += [f"chunk = (count + {PARALLEL_PARTS - 1}) // {PARALLEL_PARTS}",
+                      f"for part in prange({PARALLEL_PARTS}):",
+                      f"    target = {partial}[part]",
+                      "    for j in range(target.shape[0]):",
+                      "        target[j] = 0.0",
+                      *["    " + line for line in self.add_rows(pattern.weight, active, values, "target",
+                                                                 "part * chunk",
+                                                                 "min(count, part * chunk + chunk)")],
+                      f"for part in range({PARALLEL_PARTS}):",
+                      f"    for j in range({width}):",
+                      f"        {target}[{prefix}, j] += {partial}[part, j]"]
+        else:
+            lines += [f"target = {target}[{prefix}]",
+                      *self.add_rows(pattern.weight, active, values, "target", "0", "count")]
+        return lines, declarations
+
+    def add_rows(self, weight: Read, active: str, values: str, target: str, first: str,
+                 last: str) -> list[str]:
+        """Add rows ``active[first:last]`` of ``weight`` (scaled by ``values``) into the
+        1-D ``target``, ``ROWS_PER_PASS`` per pass, associated as one at a time."""
+        operand = self.operands[weight.role]
+        unrolled = range(ROWS_PER_PASS)
+
+        def term(r: int) -> str:
+            element = f"{operand.table}[row{r}[j]]" if operand.table else f"row{r}[j]"
+            return f"value{r} * {element}"
+
+        total = f"{target}[j]"
+        for r in unrolled:
+            total = f"({total} + {term(r)})" if r < ROWS_PER_PASS - 1 else f"{total} + {term(r)}"
+        return [f"k = {first}",
+                f"while k + {ROWS_PER_PASS} <= {last}:",
+                *[f"    row{r} = {operand.ref}[{active}[k + {r}]]" for r in unrolled],
+                *[f"    value{r} = {values}[k + {r}]" for r in unrolled],
+                f"    for j in range({target}.shape[0]):",
+                f"        {target}[j] = {total}",
+                f"    k += {ROWS_PER_PASS}",
+                f"while k < {last}:",
+                f"    row0 = {operand.ref}[{active}[k]]",
+                f"    value0 = {values}[k]",
+                f"    for j in range({target}.shape[0]):",
+                f"        {target}[j] += {term(0)}",
+                "    k += 1"]

@@ -1,0 +1,123 @@
+"""One eager step of snnc's own models, for user subclasses that write their own.
+
+A subclass of ``Nodes`` with its own ``forward`` (or of ``AbstractConnection`` with
+its own ``compute`` / ``update``) runs through its own Python code, as an opaque op.
+When that code calls ``super().forward(x)``, ``super().compute(s)`` or
+``super().update(...)``, it reaches these functions, which run the very definitions
+the compiler renders for every backend (element statements, synapse nests) as torch
+code generated once per model and options and cached.
+"""
+from __future__ import annotations
+
+import torch
+
+from snnc.compiler.elementwise import Symbol, render_torch
+from snnc.compiler.emit.plan import dtype_name
+from snnc.compiler.ops import CONNECTION_OPS, LAYER_OPS
+from snnc.compiler.ops.base import trace_args, trace_statements
+from snnc.compiler.ops.connection import (ConnectionContext, build_operands, learn_nests,
+                                          propagate_nests)
+from snnc.compiler.render.nest_torch import render_nest_torch
+from snnc.errors import SnncError
+from snnc.ir.schema import OPS
+
+_FUNCTIONS: dict[tuple, object] = {}
+
+
+def _function(name: str, params: list[str], lines: list[str]):
+    """``def name(*params): lines``, compiled once per distinct body."""
+    key = (name, tuple(params), tuple(lines))
+    function = _FUNCTIONS.get(key)
+    if function is None:
+        body = "\n".join("    " + line for line in lines) or "    pass"
+        source = f"@torch.no_grad()\ndef {name}({', '.join(params)}):\n{body}\n"
+        namespace = {"torch": torch}
+        exec(compile(source, f"<snnc eager {name}>", "exec"), namespace)
+        function = _FUNCTIONS[key] = namespace[name]
+    return function
+
+
+def _layer_attrs(layer) -> dict:
+    return dict(op=layer.ir_op, shape=tuple(layer.shape), n=layer.n, learning=bool(layer.learning),
+                params=layer.ir_params(), state=layer.ir_state(), options=layer.ir_options())
+
+
+def layer_step(layer, x: torch.Tensor) -> None:
+    """One step of ``layer``'s snnc model (a plain ``Nodes`` subclass: the shared end
+    of every step, its traces and summed input) on input ``x`` ``[B, *shape]``."""
+    if layer.dt is None or layer.batch_size is None:
+        raise SnncError(f"{type(layer).__name__}: add the layer to a network before stepping it")
+    attrs = _layer_attrs(layer)
+    op = LAYER_OPS.get(attrs["op"])
+    if op is not None:
+        statements, args = op.statements(attrs), op.bind(attrs, layer.dt)
+        randoms, shared = op.random(attrs), OPS[attrs["op"]].shared_state
+    else:
+        statements, args, randoms, shared = trace_statements(attrs), trace_args(attrs, layer.dt), {}, ()
+    batch = layer.s.shape[0]
+    symbols: dict[str, Symbol] = {"I": Symbol("local", "I")}
+    values: dict[str, object] = {"I": x.reshape(batch, -1), "t": 0}
+    if attrs["op"] != "input":
+        values["I"] = values["I"].float()
+    for var, tensor in attrs["state"].items():
+        symbols[var] = Symbol("state", f"state_{var}", shared=var in shared)
+        values[f"state_{var}"] = tensor.view(-1) if var in shared else tensor.view(batch, -1)
+    for var, value in args.items():
+        symbols[var] = Symbol("arg", f"arg_{var}", per_neuron=value.dim() == 1)
+        values[f"arg_{var}"] = value.to(layer.s.device)
+    for var, per in randoms.items():
+        symbols[var] = Symbol("random", f"random_{var}", per_neuron=per == "neuron")
+        shape = (1, batch, layer.n) if per == "neuron" else (1, batch)
+        values[f"random_{var}"] = torch.rand(shape, device=layer.s.device)
+    lines = render_torch(statements, symbols)
+    _function(f"step_{attrs['op'] or 'nodes'}", list(values), lines)(**values)
+
+
+def _connection_context(connection, batch: int) -> ConnectionContext:
+    def end(layer) -> dict:
+        return dict(shape=tuple(layer.shape), n=layer.n, state=layer.ir_state())
+
+    attrs = dict(op=connection.ir_op, params=connection.ir_params(), options=connection.ir_options())
+    learning = bool(getattr(connection, "training", True))
+    return ConnectionContext(("source", "target"), attrs, end(connection.source), end(connection.target),
+                             learning, "torch", batch)
+
+
+def _operands(ctx: ConnectionContext, ends: dict[str, torch.Tensor], args: dict[str, torch.Tensor]):
+    op = CONNECTION_OPS[ctx.attrs["op"]]
+    synapses = op.synapse_map(ctx)
+    operands = build_operands(
+        synapses, {role: (role, dtype_name(t.dtype)) for role, t in ends.items()},
+        [(var, var, dtype_name(v.dtype), tuple(v.shape)) for var, v in args.items()],
+        tuple(ctx.params["w"].shape))
+    return synapses, operands
+
+
+def connection_compute(connection, spikes: torch.Tensor) -> torch.Tensor:
+    """The connection's output ``[B, *target.shape]`` for source spikes ``spikes``."""
+    batch = spikes.shape[0]
+    ctx = _connection_context(connection, batch)
+    args = CONNECTION_OPS[ctx.attrs["op"]].bind(ctx)
+    out = torch.zeros(batch, connection.target.n, device=spikes.device)
+    ends = {"s_pre": spikes.reshape(batch, -1), "I_post": out}
+    synapses, operands = _operands(ctx, ends, args)
+    lines = [line for nest in propagate_nests(ctx, synapses) for line in render_nest_torch(nest, operands)]
+    _function(f"compute_{ctx.attrs['op']}", list(ends) + list(args), lines)(**ends, **args)
+    return out.view(batch, *connection.target.shape)
+
+
+def connection_update(connection, learning: bool = True) -> None:
+    """One step of the connection's learning rule, weight decay and clamp (spec 6.0)."""
+    if not learning:
+        return
+    source, target = connection.source, connection.target
+    batch = source.s.shape[0]
+    ctx = _connection_context(connection, batch)
+    args = CONNECTION_OPS[ctx.attrs["op"]].bind(ctx)
+    ends = {"s_pre": source.s.view(batch, -1), "s_post": target.s.view(batch, -1)}
+    for role, layer in (("x_pre", source), ("x_post", target)):
+        if getattr(layer, "traces", False):
+            ends[role] = layer.x.view(batch, -1)
+    synapses, operands = _operands(ctx, ends, args)
+    lines = [line for nest in learn_nests(ctx, synapses) for line in render_nest_torch(nest, operands)]
+    _function(f"update_{ctx.attrs['op']}", list(ends) + list(args), lines)(**ends, **args)

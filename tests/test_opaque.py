@@ -1,0 +1,146 @@
+"""Opaque ops: user subclasses with their own ``forward`` / ``compute`` run their own
+Python code in the torch backend (never compiled as their parent class), checked
+against plain torch loops written from the spec; ``auto`` says so in a log line."""
+from __future__ import annotations
+
+import logging
+import math
+
+import pytest
+import torch
+
+import snnc
+from snnc.errors import SnncError
+from snnc.network import Network
+from snnc.network.monitors import Monitor
+from snnc.network.nodes import Input, LIFNodes, Nodes
+from snnc.network.topology import AbstractConnection, Connection
+
+
+class DoubledLIF(LIFNodes):
+    """LIF neurons that see twice their input."""
+
+    def forward(self, x):
+        super().forward(2.0 * x)
+
+
+class Threshold(Nodes):
+    """Spikes wherever the input reaches ``thresh``; traces from the base step."""
+
+    def __init__(self, n, thresh=1.0, **kwargs):
+        super().__init__(n=n, **kwargs)
+        self.thresh = thresh
+
+    def forward(self, x):
+        self.s = x >= self.thresh
+        super().forward(x)
+
+
+class SummedInput(AbstractConnection):
+    """Every target neuron receives ``scale`` times the number of source spikes."""
+
+    def __init__(self, source, target, scale=3.0):
+        super().__init__(source, target)
+        self.scale = scale
+
+    def compute(self, s):
+        return self.scale * s.float().sum(dim=1, keepdim=True).expand(-1, self.target.n)
+
+
+class LIFSubclass(LIFNodes):
+    """No step of its own: compiled as LIF."""
+
+
+def network(hidden=DoubledLIF) -> Network:
+    net = Network()
+    a, b, c = Input(3), hidden(4, traces=True), Threshold(2, traces=True)
+    net.add_layer(a, "A")
+    net.add_layer(b, "B")
+    net.add_layer(c, "C")
+    net.add_connection(Connection(a, b, w=torch.full((3, 4), 4.0)), "A", "B")
+    net.add_connection(SummedInput(b, c), "B", "C")
+    net.add_monitor(Monitor(b, ("s", "v", "x")), "B")
+    net.add_monitor(Monitor(c, ("s", "x")), "C")
+    return net
+
+
+def plain_loop(spikes: torch.Tensor, gain: float) -> dict[str, torch.Tensor]:
+    """Spec 2.4 / 3.0 / 3.4 with B's input scaled by ``gain`` and C as above."""
+    decay, trace_decay = math.exp(-1 / 100), math.exp(-1 / 20)
+    v, refrac = torch.full((4,), -65.0), torch.zeros(4)
+    s_b, x_b = torch.zeros(4, dtype=torch.bool), torch.zeros(4)
+    s_c, x_c = torch.zeros(2, dtype=torch.bool), torch.zeros(2)
+    s_a = torch.zeros(3)
+    out = {k: [] for k in ("B.s", "B.v", "B.x", "C.s", "C.x")}
+    for t in range(len(spikes)):
+        into_b = s_a @ torch.full((3, 4), 4.0) * gain
+        into_c = 3.0 * s_b.float().sum().expand(2)
+        s_a = spikes[t]
+        v = (v + 65.0) * decay - 65.0
+        into_b = torch.where(refrac > 0, 0.0, into_b)
+        refrac = refrac - 1.0
+        v = v + into_b
+        s_b = v >= -52.0
+        refrac = torch.where(s_b, 5.0, refrac)
+        v = torch.where(s_b, -65.0, v)
+        x_b = torch.where(s_b, 1.0, x_b * trace_decay)
+        s_c = into_c >= 1.0
+        x_c = torch.where(s_c, 1.0, x_c * trace_decay)
+        for key, value in (("B.s", s_b), ("B.v", v), ("B.x", x_b), ("C.s", s_c), ("C.x", x_c)):
+            out[key].append(value.clone())
+    return {k: torch.stack(v) for k, v in out.items()}
+
+
+def recorded(net: Network) -> dict[str, torch.Tensor]:
+    return {f"{m}.{var}": net.monitors[m].get(var)[:, 0] for m in ("B", "C")
+            for var in net.monitors[m].state_vars}
+
+
+SPIKES = (torch.rand(25, 3, generator=torch.Generator().manual_seed(0)) < 0.5).float()
+
+
+@pytest.mark.parametrize("backend", ["auto", "torch"])
+def test_opaque_layers_and_connection_run_their_own_code(backend):
+    net = network()
+    snnc.compile(net, backend=backend).run({"A": SPIKES}, time=25)
+    expected = plain_loop(SPIKES, gain=2.0)
+    got = recorded(net)
+    assert got["B.s"].any() and got["C.s"].any()
+    for key in expected:
+        torch.testing.assert_close(got[key].float(), expected[key].float(), atol=1e-5, rtol=0, msg=key)
+    plain = plain_loop(SPIKES, gain=1.0)
+    assert not torch.equal(plain["B.v"], expected["B.v"])      # the doubling mattered
+
+
+def test_a_subclass_without_its_own_step_is_compiled_as_its_parent():
+    net = network(hidden=LIFSubclass)
+    program = snnc.compile(net, backend="torch")
+    program.run({"A": SPIKES}, time=25)
+    assert program.ir.nodes["B"]["op"] == "lif" and program.ir.nodes["C"]["op"] == "opaque_nodes"
+    torch.testing.assert_close(recorded(net)["B.v"], plain_loop(SPIKES, gain=1.0)["B.v"], atol=1e-5, rtol=0)
+
+
+def test_compiled_backends_refuse_opaque_ops_and_auto_says_why(caplog):
+    with pytest.raises(SnncError, match=r"layer 'B' \(DoubledLIF\).*use backend='torch'"):
+        snnc.compile(network(), backend="numba")
+    with caplog.at_level(logging.INFO, logger="snnc"):
+        program = snnc.compile(network(), backend="auto")
+    assert program.backend == "torch"
+    assert any("opaque" in record.getMessage() for record in caplog.records)
+
+
+def test_eager_compute_and_update_use_the_compiled_definitions():
+    """``super().compute(s)`` / ``super().update()`` reach the same nests the compiler renders."""
+    net = Network()
+    x, y = Input(3, traces=True), LIFNodes(2, traces=True)
+    net.add_layer(x, "X")
+    net.add_layer(y, "Y")
+    w = torch.tensor([[1.0, -2.0], [0.5, 4.0], [3.0, 0.25]])
+    connection = Connection(x, y, w=w, b=torch.tensor([0.5, -1.0]), weight_decay=0.5)
+    net.add_connection(connection, "X", "Y")
+    s = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])
+    assert torch.equal(connection.compute(s), s @ w + torch.tensor([0.5, -1.0]))
+    connection.update(learning=True)
+    assert torch.equal(connection.w.data, w * 0.5)
+    connection.update(learning=False)
+    assert torch.equal(connection.w.data, w * 0.5)
