@@ -1,0 +1,1 @@
+"""Renderings shared by the emitters: loop nests (torch, loops) and scalar statements."""
