@@ -134,6 +134,15 @@ class Read:
         return all(index in domains for index in self.indices)
 
 
+def batch_size_code(nest: Nest, operands: dict[str, Operand]) -> str:
+    """Code for the batch size: the first dimension of a batch-shaped operand."""
+    for role in nest.roles():
+        operand = operands[role]
+        if operand.shape and operand.shape[0] == BATCH:
+            return f"{operand.ref}.shape[0]"
+    raise ValueError(f"nest {nest.label}: no operand carries the batch size")
+
+
 def _names_in(text: str) -> list[str]:
     if not text.strip():
         return []

@@ -5,7 +5,7 @@ import logging
 import math
 import os
 import time as clock
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx

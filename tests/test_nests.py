@@ -3,7 +3,6 @@ float32, CUDA kernels that take exactly the buffers they name, and readable code
 from __future__ import annotations
 
 import ast
-import os
 
 import pytest
 import torch

@@ -16,7 +16,7 @@ from snnc.compiler.elementwise import names_used, split_stages
 from snnc.compiler.render.scalar import render_row, render_scalar, render_shared
 from snnc.compiler.emit.plan import BufferSpec
 from snnc.compiler.emit.schedule_emitter import ScheduleEmitter, indent
-from snnc.compiler.nest import BATCH, Nest, Operand
+from snnc.compiler.nest import Nest, Operand
 from snnc.compiler.ops import LAYER_OPS
 from snnc.compiler.render.nest_loops import LoopNestRenderer
 from snnc.ir.schema import ScheduledOp

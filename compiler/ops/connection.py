@@ -26,14 +26,13 @@ answers "does this connection change its weights"; ``schedule``, the cost model 
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Callable
 
 import networkx as nx
 import torch
 
-from snnc.compiler.nest import BATCH, Domain, Nest, reads_in, substitute
+from snnc.compiler.nest import BATCH, Domain, Nest, Operand, reads_in, substitute
 from snnc.compiler.ops.opaque import calls_normalize, calls_update, is_opaque
 from snnc.compiler.ops.rules import RULES
 
@@ -240,12 +239,10 @@ def bound_args(ctx: ConnectionContext) -> ArgValues:
 # -- operands ---------------------------------------------------------------------------
 
 def build_operands(synapses: SynapseMap, ends: dict[str, tuple[str, str]],
-                   args: list[tuple[str, str, str, tuple]], w_shape: tuple) -> dict[str, "Operand"]:
+                   args: list[tuple[str, str, str, tuple]], w_shape: tuple) -> dict[str, Operand]:
     """Every role a connection's nests may name: ``ends`` maps ``s_pre`` … ``I_post`` to
     ``(buffer, dtype)``; ``args`` lists ``(var, buffer, dtype, shape)`` of its arguments
     and temporaries (``name_bits`` / ``name_table`` pairs become one decoded role)."""
-    from snnc.compiler.nest import Operand
-
     shapes = {"s_pre": synapses.pre_shape, "x_pre": synapses.pre_shape, "s_post": synapses.post_shape,
               "x_post": synapses.post_shape, "I_post": synapses.post_shape}
     roles = {role: Operand(ref, tuple(shapes[role]), flat=True, dtype=dtype)

@@ -11,7 +11,6 @@ so in a log line. The code these hooks render lives in the torch emitter.
 from __future__ import annotations
 
 import networkx as nx
-import torch
 
 from snnc.compiler.ops.base import LayerOp, register_layer_op
 from snnc.ir.schema import OPAQUE_CONNECTION, OPAQUE_LAYER
@@ -51,4 +50,4 @@ def _own(module) -> set[str]:
 
 
 __all__ = ["OPAQUE_CONNECTION", "OPAQUE_LAYER", "calls_normalize", "calls_update", "is_opaque",
-           "opaque_objects", "torch"]
+           "opaque_objects"]

@@ -22,8 +22,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from snnc.compiler.nest import (BATCH, Domain, Nest, Operand, Read, needs_bounds_check,
-                                product_factors, reads_in)
+from snnc.compiler.nest import (BATCH, Domain, Nest, Operand, Read, batch_size_code,
+                                needs_bounds_check, product_factors, reads_in)
 
 ROWS_PER_PASS = 4
 PARALLEL_PARTS = 8
@@ -59,11 +59,7 @@ class LoopNestRenderer:
 
     # -- pieces --------------------------------------------------------------------
     def batch_size(self) -> str:
-        for role in self.nest.roles():
-            operand = self.operands[role]
-            if operand.shape and operand.shape[0] == BATCH:
-                return f"{operand.ref}.shape[0]"
-        raise ValueError(f"nest {self.nest.label}: no operand carries the batch size")
+        return batch_size_code(self.nest, self.operands)
 
     def bound_code(self, value: int | str) -> str:
         if value == BATCH:

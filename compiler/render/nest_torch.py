@@ -12,8 +12,8 @@ from __future__ import annotations
 import ast
 import string
 
-from snnc.compiler.nest import (BATCH, Domain, Nest, Operand, Read, needs_bounds_check,
-                                product_factors, reads_in, substitute)
+from snnc.compiler.nest import (BATCH, Domain, Nest, Operand, Read, batch_size_code,
+                                needs_bounds_check, product_factors, reads_in, substitute)
 
 TORCH_FUNCTIONS = {"where": "torch.where", "max": "torch.maximum", "min": "torch.minimum",
                    "exp": "torch.exp", "abs": "torch.abs"}
@@ -35,11 +35,7 @@ class TorchNestRenderer:
 
     # -- sizes and views -----------------------------------------------------------
     def batch_size(self) -> str:
-        for role in self.nest.roles():
-            operand = self.operands[role]
-            if operand.shape and operand.shape[0] == BATCH:
-                return f"{operand.ref}.shape[0]"
-        raise ValueError(f"nest {self.nest.label}: no operand carries the batch size")
+        return batch_size_code(self.nest, self.operands)
 
     def extent(self, domain: Domain) -> str:
         return self.batch_size() if domain.stop == BATCH else str(domain.stop)
