@@ -4,15 +4,16 @@ are stale.
 A training or inference loop calls ``run`` thousands of times on the same network.
 Recording the IR, computing the cache key and binding arguments (derived values,
 CSR conversions, numpy views) are done once; each later call only compares a
-fingerprint: the network's objects (layers, connections, monitors, learning rules)
-by identity, the learning flags, ``norm`` and ``weight_decay``, the batch size, the
-inputs' dtypes, ``one_step``, and every parameter and buffer tensor by identity and
-version counter (identity alone for those the run reads zero-copy: in-place changes
-reach the run anyway). Any change — ``add_layer``, a new ``w`` tensor, ``train()``, a
-new batch size, a new dtype, an in-place ``fill_`` on a time constant — rebinds.
-A change made through ``tensor.data`` bypasses the version counter: it reaches the run
-for tensors read zero-copy (``w``, thresholds, state), not for values derived from
-others (``decay`` from ``tc_decay``) until the next rebind.
+fingerprint: the change count of the network objects (``snnc.network.changes``:
+every attribute assignment on a layer, connection, monitor, rule or network, and
+every ``add_*``), the number of layers, connections and monitors, the inputs' dtypes,
+``one_step``, and the version counters of the tensors the run does not read
+zero-copy (a time constant ``decay`` is derived from; a zero-copy tensor's in-place
+changes reach the run anyway). So a new ``w`` tensor, ``train()``, a new batch size,
+a new dtype or an in-place ``fill_`` on a time constant rebinds. A change made
+through ``tensor.data`` bypasses the version counter: it reaches the run for tensors
+read zero-copy (``w``, thresholds, state), not for values derived from others until
+the next rebind.
 """
 from __future__ import annotations
 
@@ -20,51 +21,48 @@ from dataclasses import dataclass, field
 
 import torch
 
-
-def _tensors(module, stable: frozenset[int]) -> tuple:
-    """Identity and version counter of a module's parameters and buffers (identity
-    alone for those the run reads zero-copy)."""
-    return tuple((id(t), -1 if id(t) in stable else t._version)
-                 for tensors in (module._parameters, module._buffers) for t in tensors.values()
-                 if t is not None)
+from snnc.network.changes import CHANGES
 
 
-def _tensor(value, stable: frozenset[int]):
-    if not isinstance(value, torch.Tensor):
-        return value
-    return (id(value), -1 if id(value) in stable else value._version)
+def _tensors(network) -> list[torch.Tensor]:
+    modules = [*network.layers.values(), *network.connections.values()]
+    return [t for module in modules for tensors in (module._parameters, module._buffers)
+            for t in tensors.values() if t is not None]
 
 
-def fingerprint(network, input_dtypes: dict, one_step: bool, stable: frozenset[int]) -> tuple:
-    """Everything about ``network`` and the call that the bound arguments depend on."""
-    parts: list = [network.dt, network.batch_size, network.learning, one_step,
-                   tuple(input_dtypes.items())]
-    for name, layer in network.layers.items():
-        parts.append((name, id(layer), layer.learning, _tensors(layer, stable),
-                      _tensor(getattr(layer, "lbound", None), stable)))
-    for key, connection in network.connections.items():
-        rule = getattr(connection, "update_rule", None)
-        parts.append((key, id(connection), _tensors(connection, stable),
-                      getattr(connection, "norm", None), getattr(connection, "weight_decay", None),
-                      id(rule), _tensor(getattr(rule, "nu", None), stable),
-                      getattr(rule, "reduction", None)))
-    for name, monitor in network.monitors.items():
-        parts.append((name, id(monitor), id(monitor.obj), monitor.state_vars, monitor.time))
-    return tuple(parts)
+def fingerprint(network, input_dtypes: dict, one_step: bool, versioned: list[torch.Tensor]) -> tuple:
+    """Everything about ``network`` and the call that the bound arguments depend on;
+    ``versioned``: the tensors whose version counters matter (see the module doc)."""
+    return (CHANGES[0], len(network.layers), len(network.connections), len(network.monitors),
+            one_step, tuple(input_dtypes.items()), tuple([t._version for t in versioned]))
 
 
-def stable_tensors(network, bound: list[torch.Tensor]) -> frozenset[int]:
-    """The network's tensors whose memory the run reads zero-copy: in-place changes
-    reach the run, so only their identity matters. (0-d arguments are passed by value
-    to the numba backends, so they are never zero-copy.)"""
+def versioned_tensors(network, bound: list[torch.Tensor]) -> list[torch.Tensor]:
+    """The network's tensors (and rules' rates) the run does not read zero-copy. 0-d
+    arguments are passed to the numba backends by value, so they are never zero-copy."""
     memory = {t.data_ptr() for t in bound if t.layout == torch.strided and t.dim() > 0 and t.numel() > 0}
-    found = set()
-    for module in (*network.layers.values(), *network.connections.values()):
-        for tensors in (module._parameters, module._buffers):
-            for tensor in tensors.values():
-                if tensor is not None and tensor.numel() > 0 and tensor.data_ptr() in memory:
-                    found.add(id(tensor))
-    return frozenset(found)
+    found = [t for t in _tensors(network) if t.numel() == 0 or t.data_ptr() not in memory]
+    for connection in network.connections.values():
+        rates = getattr(getattr(connection, "update_rule", None), "nu", None)
+        if isinstance(rates, torch.Tensor):
+            found.append(rates)
+    found += [layer.lbound for layer in network.layers.values()
+              if isinstance(getattr(layer, "lbound", None), torch.Tensor)]
+    return found
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A monitor buffer of the plan: where it goes in the call, its dtype, its shape
+    (``"T"``/``"R"``/``"B"`` resolved per call) and how it is handed back."""
+
+    position: int
+    monitor: object
+    var: str
+    dtype: torch.dtype
+    shape: tuple
+    time: int | None
+    layer_shape: tuple | None
 
 
 @dataclass
@@ -77,7 +75,8 @@ class Bound:
     compiled: object
     ir: object
     static: list
-    stable: frozenset[int]
+    versioned: list
     inputs: list[tuple[int, str]] = field(default_factory=list)
-    monitors: list[int] = field(default_factory=list)
-    randoms: list[int] = field(default_factory=list)
+    recordings: list[Recording] = field(default_factory=list)
+    randoms: list[tuple[int, tuple]] = field(default_factory=list)
+    shapes: dict[tuple[int, int], list[tuple[int, ...]]] = field(default_factory=dict)

@@ -72,5 +72,9 @@ def normalize_inputs(network, inputs, steps: int, device: torch.device
             raise SnncError(f"input {name!r}: batch size {data.shape[1]} differs from input "
                             f"{first!r}'s batch size {batch}")
         batch = data.shape[1]
-        shaped[name] = data[:steps].to(device).contiguous()
+        if data.shape[0] != steps:
+            data = data[:steps]
+        if data.device != device:
+            data = data.to(device)
+        shaped[name] = data if data.is_contiguous() else data.contiguous()
     return shaped, batch

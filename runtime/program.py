@@ -18,8 +18,8 @@ from snnc.errors import SnncError
 from snnc.ir import record_network
 from snnc.network.nodes import AbstractInput
 from snnc.runtime.adapters import ADAPTERS
-from snnc.runtime.binding import Bound, fingerprint, stable_tensors
-from snnc.runtime.buffers import output_buffer
+from snnc.runtime.binding import Bound, Recording, fingerprint, versioned_tensors
+from snnc.runtime.buffers import output_buffer, small_output_array
 from snnc.runtime.inputs import count_steps, normalize_inputs
 from snnc.runtime.loader import load_module
 
@@ -94,6 +94,8 @@ class Program:
             fast_paths=bool(fast_paths))
         self._compiled: dict[str, _Compiled] = {}
         self._bound: Bound | None = None
+        self._device = device
+        self._adapt = ADAPTERS[self.backend]
         self.last_run = RunStats()
         default_inputs = {name: torch.float32 for name, layer in network.layers.items()
                           if isinstance(layer, AbstractInput)}
@@ -171,30 +173,29 @@ class Program:
                             "supports inputs, time, one_step and progress_bar")
         network = self.network
         steps = count_steps(time, network.dt)
-        device = torch.device(self.options.device)
-        shaped, batch = normalize_inputs(network, inputs, steps, device)
+        shaped, batch = normalize_inputs(network, inputs, steps, self._device)
         if batch is not None and batch != network.batch_size:
             network.set_batch_size(batch)
         if steps == 0:
             return
         input_dtypes = {k: v.dtype for k, v in shaped.items()}
         bound = self._bound
-        if bound is None or fingerprint(network, input_dtypes, one_step, bound.stable) != bound.print:
+        if bound is None or fingerprint(network, input_dtypes, one_step, bound.versioned) != bound.print:
             bound = self._rebind(input_dtypes, one_step)
-        compiled = bound.compiled
-        adapt = ADAPTERS[self.backend]
+        compiled, adapt, batch = bound.compiled, self._adapt, network.batch_size
         args = list(bound.static)
         for position, layer in bound.inputs:
             args[position] = adapt(shaped[layer])
+        for position, shape in bound.randoms:
+            args[position] = adapt(torch.rand(_sizes(shape, batch, steps, None), device=self._device))
+        shapes = bound.shapes.get((batch, steps))
+        if shapes is None:
+            shapes = bound.shapes[batch, steps] = [_sizes(r.shape, batch, steps, r.time)
+                                                   for r in bound.recordings]
         outputs = []
-        for position in bound.randoms:
-            spec = compiled.module.buffers[position]
-            args[position] = adapt(torch.rand(_shape(spec, network.batch_size, steps), device=device))
-        for position in bound.monitors:
-            spec = compiled.module.buffers[position]
-            buffer = output_buffer(_shape(spec, network.batch_size, steps), getattr(torch, spec.dtype), device)
-            outputs.append((spec, buffer))
-            args[position] = adapt(buffer)
+        for recording, shape in zip(bound.recordings, shapes):
+            buffer, args[recording.position] = self._output(shape, recording.dtype)
+            outputs.append((recording, buffer))
         if compiled.jit_seconds is None:  # numba compiles (or loads its cache) on the first call
             start = clock.perf_counter()
             compiled.run(0, 0, steps, *args)
@@ -202,49 +203,64 @@ class Program:
         self._last = compiled
         start = clock.perf_counter()
         _call(compiled.run, steps, args, progress_bar)
-        self.last_run = RunStats(steps, clock.perf_counter() - start, network.batch_size)
-        self._hand_back(outputs, bound.ir)
+        self.last_run = RunStats(steps, clock.perf_counter() - start, batch)
+        for recording, buffer in outputs:     # hand each monitor its recording
+            if recording.layer_shape is not None:
+                buffer = buffer.view(*buffer.shape[:-1], *recording.layer_shape)
+            recording.monitor.append(recording.var, buffer)
 
     def _rebind(self, input_dtypes: dict[str, torch.dtype], one_step: bool) -> Bound:
         """Record the IR, find (or compile) its module and bind every static argument."""
         network = self.network
         ir = record_network(network, input_dtypes=input_dtypes, one_step=one_step)
         compiled = self._compile(ir, bind_next=True)
-        device = torch.device(self.options.device)
         plan = compiled.module.ir.graph["plan"]
         values = plan.values if plan.values else bind_arguments(ir, compiled.module)
         plan.values = {}                    # planned from this IR: used once, then dropped
-        adapt = ADAPTERS[self.backend]
-        static, tensors, inputs, monitors, randoms = [], [], [], [], []
+        static, tensors = [], []
+        bound = Bound((), compiled, ir, static, [])
         for position, spec in enumerate(compiled.module.buffers):
             value = None
             if spec.role == "arg":
-                value = values[spec.name].to(device)
+                value = values[spec.name].to(self._device)
             elif spec.role == "state":
                 value = self._state_view(spec)
-            elif spec.role == "object":
-                obj = self.network.connections[spec.owner] if isinstance(spec.owner, tuple) \
-                    else self.network.layers[spec.owner]
-                static.append(obj)
-                continue
             elif spec.role in ("scratch", "temp"):
-                value = torch.zeros(_shape(spec, network.batch_size, 0), device=device,
+                value = torch.zeros(_sizes(spec.shape, network.batch_size, 0, None), device=self._device,
                                     dtype=getattr(torch, spec.dtype))
+            elif spec.role == "object":
+                static.append(self._object(spec.owner))
+                continue
             elif spec.role == "input":
-                inputs.append((position, spec.owner))
+                bound.inputs.append((position, spec.owner))
             elif spec.role == "monitor":
-                monitors.append(position)
+                recorded = None if isinstance(spec.recorded, tuple) else tuple(ir.nodes[spec.recorded]["shape"])
+                bound.recordings.append(Recording(position, network.monitors[spec.owner], spec.var,
+                                                  getattr(torch, spec.dtype), spec.shape, spec.time, recorded))
             elif spec.role == "random":
-                randoms.append(position)
+                bound.randoms.append((position, spec.shape))
             else:
                 raise SnncError(f"runtime: unknown buffer role {spec.role!r} for {spec.name}")
             if value is not None:
                 tensors.append(value)
-            static.append(None if value is None else adapt(value))
-        stable = stable_tensors(network, tensors)
-        self._bound = Bound(fingerprint(network, input_dtypes, one_step, stable), compiled, ir,
-                            static, stable, inputs, monitors, randoms)
-        return self._bound
+            static.append(None if value is None else self._adapt(value))
+        bound.versioned = versioned_tensors(network, tensors)
+        bound.print = fingerprint(network, input_dtypes, one_step, bound.versioned)
+        self._bound = bound
+        return bound
+
+    def _output(self, shape: tuple[int, ...], dtype: torch.dtype):
+        """A recording buffer and its form for the generated code (numba: the numpy
+        array it was made from, without a second conversion)."""
+        if self.backend == "numba":
+            pair = small_output_array(shape, dtype)
+            if pair is not None:
+                return pair
+        buffer = output_buffer(shape, dtype, self._device)
+        return buffer, self._adapt(buffer)
+
+    def _object(self, owner):
+        return self.network.connections[owner] if isinstance(owner, tuple) else self.network.layers[owner]
 
     def _state_view(self, spec: BufferSpec) -> torch.Tensor:
         """The frontend's state tensor as ``[B, n]`` (``[n]`` when shared by the batch)
@@ -258,21 +274,12 @@ class Program:
             setattr(obj, spec.var, tensor)
         return tensor.view(-1) if len(spec.shape) == 1 else tensor.view(tensor.shape[0], -1)
 
-    def _hand_back(self, outputs: list, ir: nx.DiGraph) -> None:
-        """Give each monitor its recording, shaped ``[T, B, *shape]`` or ``[T, *w.shape]``."""
-        for spec, value in outputs:
-            monitor = self.network.monitors[spec.owner]
-            if isinstance(spec.recorded, tuple):
-                monitor.append(spec.var, value)
-            else:
-                shape = ir.nodes[spec.recorded]["shape"]
-                monitor.append(spec.var, value.view(*value.shape[:-1], *shape))
-
-
-def _shape(spec: BufferSpec, batch: int, steps: int) -> tuple[int, ...]:
-    rows = steps if spec.time is None else min(steps, spec.time)
+def _sizes(shape: tuple, batch: int, steps: int, time: int | None) -> tuple[int, ...]:
+    """A planned shape with ``B`` (batch), ``T`` (steps) and ``R`` (a monitor's rows,
+    ``min(steps, time)``) resolved."""
+    rows = steps if time is None else min(steps, time)
     sizes = {"B": batch, "T": steps, "R": rows}
-    return tuple(sizes.get(d, d) for d in spec.shape)
+    return tuple(sizes.get(d, d) for d in shape)
 
 
 def _call(run, steps: int, args: list, progress_bar: bool) -> None:

@@ -16,7 +16,7 @@ def run_network(network, inputs: dict[str, torch.Tensor], time: float, one_step:
     network's structure or the inputs' dtypes change.
     """
     program = network._program
-    if program is None or str(device_of(network)) != program.options.device:
+    if program is None or device_of(network) != program._device:
         program = Program(network, backend=AUTO)
         network._program = program
     program.run(inputs, time, one_step=one_step, **kwargs)

@@ -7,6 +7,7 @@ import warnings
 import torch
 
 from snnc.errors import SnncError
+from snnc.network.changes import Tracked
 
 
 def _owner(connection) -> str:
@@ -52,7 +53,7 @@ def _batch_reduction(owner: str, reduction) -> str:
                     "('sum', the batch sum) or torch.mean ('mean')")
 
 
-class LearningRule:
+class LearningRule(Tracked):
     """Base of learning rules: the connection, ``nu`` and the batch reduction.
 
     ``nu`` is a float32 tensor ``[nu_pre, nu_post]``: ``nu[0]`` scales the term driven

@@ -6,13 +6,14 @@ from typing import Iterable
 import torch
 
 from snnc.errors import SnncError
+from snnc.network.changes import Tracked
 
 
 class AbstractMonitor:
     """Base of monitors."""
 
 
-class Monitor(AbstractMonitor):
+class Monitor(Tracked, AbstractMonitor):
     """Records ``state_vars`` of a layer or connection at the end of every step.
 
     ``get(var)`` returns ``[T, *var_shape]`` (layer variables: ``[T, B, *shape]``).
@@ -20,6 +21,8 @@ class Monitor(AbstractMonitor):
     recorded). Unlike BindsNET, ``get`` never empties the monitor: call ``clear()``
     (or ``reset_state_variables()``) to drop the recording.
     """
+
+    untracked = frozenset({"recording"})
 
     def __init__(
         self,
@@ -56,7 +59,7 @@ class Monitor(AbstractMonitor):
     def append(self, var: str, steps: torch.Tensor) -> None:
         """Add ``steps`` (``[T_run, *var_shape]``) recorded by a run."""
         chunks = self.recording[var]
-        chunks.append(steps.to(self.device))
+        chunks.append(steps if steps.device == self.device else steps.to(self.device))
         if self.time is not None:
             total = sum(c.shape[0] for c in chunks)
             while chunks and total - chunks[0].shape[0] >= self.time:

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from snnc.errors import SnncError
+from snnc.network.changes import Tracked, changed
 from snnc.network.monitors import AbstractMonitor
 from snnc.network.nodes import Nodes
 from snnc.network.topology import AbstractConnection
@@ -27,13 +28,15 @@ def _check_dt(dt: float) -> float:
     return dt
 
 
-class Network(torch.nn.Module):
+class Network(Tracked, torch.nn.Module):
     """A spiking network simulated with BindsNET's clock-driven semantics.
 
     Every connection delivers its source's spikes of step ``t - 1`` at step ``t``;
     layers update in insertion order, then connections' per-step weight updates,
     then monitors record; weight normalisation happens at the end of each run.
     """
+
+    untracked = frozenset({"_program"})
 
     def __init__(self, dt: float = 1.0, batch_size: int = 1, learning: bool = True,
                  reward_fn=None) -> None:

@@ -12,6 +12,7 @@ from typing import Iterable, Sequence
 import torch
 
 from snnc.errors import SnncError
+from snnc.network.changes import Tracked
 
 Number = float | int | torch.Tensor
 
@@ -31,7 +32,7 @@ def _param(owner: str, name: str, value: Number, shape: Sequence[int]) -> torch.
     return tensor
 
 
-class Nodes(torch.nn.Module):
+class Nodes(Tracked, torch.nn.Module):
     """Base of every neuron population.
 
     Traces (``traces=True``), after each step's spike decision:

@@ -8,6 +8,7 @@ import torch
 
 from snnc.errors import SnncError
 from snnc.learning import RULES, LearningRule, NoOp
+from snnc.network.changes import Tracked
 from snnc.network.nodes import Nodes
 from snnc.network.weights import normalize_columns, normalize_rows_signed
 
@@ -23,7 +24,7 @@ def _endpoint(layer: Nodes) -> str:
     return f"{type(layer).__name__}[{', '.join(str(d) for d in layer.shape)}]"
 
 
-class AbstractConnection(torch.nn.Module):
+class AbstractConnection(Tracked, torch.nn.Module):
     """Base of every connection: endpoints, weight bounds, norm, weight decay and rule.
 
     While learning, every step: the rule's update (none for ``NoOp``), then
