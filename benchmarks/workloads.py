@@ -41,3 +41,13 @@ def guide_network(api, time: int = 500, n_input: int = 100, n_output: int = 1000
 def guide_inputs(time: int = 500, n_input: int = 100, batch: int = 1) -> dict[str, torch.Tensor]:
     """Bernoulli(0.1) input spikes, ``[T, B, n]``."""
     return {"A": torch.bernoulli(0.1 * torch.ones(time, batch, n_input)).byte()}
+
+
+def guide_loop_inputs(samples: int = 100, time: int = 25, n_input: int = 100,
+                      seed: int = 0) -> list[torch.Tensor]:
+    """``samples`` Bernoulli(0.1) rasters ``[time, 1, n_input]`` (uint8) for the per-sample
+    loop, from their own seeded generator: the same rasters in every system, whatever the
+    network's construction drew from torch's global generator."""
+    generator = torch.Generator().manual_seed(seed + 12345)
+    probs = 0.1 * torch.ones(samples, time, 1, n_input)
+    return list(torch.bernoulli(probs, generator=generator).byte().unbind(0))

@@ -3,6 +3,7 @@ workload with BindsNET's own classes, time ``network.run`` only; print one JSON 
 
     .venvs/bindsnet/bin/python benchmarks/runners/bindsnet_runner.py --workload guide [--batch 64]
     .venvs/bindsnet/bin/python benchmarks/runners/bindsnet_runner.py --workload recipe --n 5000
+    .venvs/bindsnet/bin/python benchmarks/runners/bindsnet_runner.py --workload guide-loop  # runners/loop.py
 
 The guide network is built by benchmarks/workloads.py's ``guide_network`` with BindsNET's
 classes as the ``api``. The recipe (BindsNET's published benchmark: Poisson inputs at
@@ -36,6 +37,7 @@ from bindsnet.network.topology import Connection  # noqa: E402
 
 API = SimpleNamespace(Network=Network, Input=Input, LIFNodes=LIFNodes, Connection=Connection,
                       Monitor=Monitor)
+BINDSNET_VERSION = getattr(bindsnet, "__version__", "0.3.4")
 
 
 def build_guide(args):
@@ -61,6 +63,10 @@ def main() -> None:
     default_steps(args)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.workload == "guide-loop":
+        import loop
+        emit({**loop.measure(args, API, "bindsnet"), "version": BINDSNET_VERSION, **python_info()})
+        return
     build = build_guide if args.workload == "guide" else build_recipe
     with Timer() as t_build:
         network, inputs, info = build(args)
@@ -82,8 +88,8 @@ def main() -> None:
         with Timer() as t_run:
             network.run(inputs=run_inputs, time=args.steps)
         runs.append(t_run.seconds)
-    record = {"system": "bindsnet", "version": bindsnet.__version__ if hasattr(bindsnet, "__version__")
-              else "0.3.4", "workload": args.workload, "n": args.n, "steps": args.steps,
+    record = {"system": "bindsnet", "version": BINDSNET_VERSION, "workload": args.workload,
+              "n": args.n, "steps": args.steps,
               "batch": args.batch, "inputs": args.inputs if args.workload == "recipe" else "bernoulli",
               "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
               "warmup": not args.no_warmup, "build_s": t_build.seconds, "run_s": runs[0], "runs": runs,

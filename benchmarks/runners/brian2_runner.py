@@ -117,6 +117,8 @@ def main() -> None:
     p.add_argument("--clean", action="store_true", help="rebuild the project from scratch")
     args = p.parse_args()
     default_steps(args)
+    if args.workload == "guide-loop":
+        raise SystemExit("brian2 runner: no guide-loop case (a per-call loop of a standalone binary)")
     if args.workload == "guide" and args.batch != 1:
         raise SystemExit("brian2 runner: no batch dimension; run the guide with --batch 1")
     if args.workload == "guide" and args.guide_data is None:

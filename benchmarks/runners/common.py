@@ -20,9 +20,10 @@ LIF = dict(thresh=-52.0, rest=-65.0, reset=-65.0, refrac=5, tc_decay=100.0, dt=1
 
 def parser(description: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=description)
-    p.add_argument("--workload", choices=["guide", "recipe"], required=True)
+    p.add_argument("--workload", choices=["guide", "recipe", "guide-loop"], required=True)
     p.add_argument("--n", type=int, default=1000, help="recipe: inputs = neurons = n")
-    p.add_argument("--steps", type=int, default=None, help="default: guide 500, recipe 1000")
+    p.add_argument("--steps", type=int, default=None,
+                   help="default: guide 500, recipe 1000, guide-loop 25 (per sample)")
     p.add_argument("--batch", type=int, default=1, help="guide only")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--inputs", choices=["encoder", "raster"], default="encoder",
@@ -33,7 +34,11 @@ def parser(description: str) -> argparse.ArgumentParser:
                    help="recipe, encoder mode: the shared rates (float32 .npy, [n], Hz)")
     p.add_argument("--runs", type=int, default=1,
                    help="timed runs in this process, each after a state reset; run_s is the "
-                        "first (the figure of a fresh process), steady_s the median of the others")
+                        "first (the figure of a fresh process), steady_s the median of the others; "
+                        "guide-loop: timed passes over all the samples")
+    p.add_argument("--samples", type=int, default=100, help="guide-loop: samples per pass")
+    p.add_argument("--wait-go", action="store_true",
+                   help="guide-loop: print READY after the warm-up, wait for a stdin line")
     return p
 
 
@@ -48,7 +53,7 @@ def steady(runs: list[float]) -> float | None:
 
 def default_steps(args) -> int:
     if args.steps is None:
-        args.steps = 500 if args.workload == "guide" else 1000
+        args.steps = {"guide": 500, "recipe": 1000, "guide-loop": 25}[args.workload]
     return args.steps
 
 

@@ -3,6 +3,7 @@
     python benchmarks/runners/snnc_runner.py --workload guide [--batch 64]
     python benchmarks/runners/snnc_runner.py --workload recipe --n 10000 [--inputs raster --raster R.npy]
     python benchmarks/runners/snnc_runner.py --workload guide --measure compile   # compile + first tiny run
+    python benchmarks/runners/snnc_runner.py --workload guide-loop [--runs 3]     # see runners/loop.py
 
 ``--measure run`` (default) compiles, does a one-step warm-up run (numba's JIT and cache
 load happen there), resets the state and times ``program.run`` over the whole workload
@@ -14,6 +15,8 @@ buffers included), ``steady_s`` the median of the others.
 process; whether that is cold or warm depends on ``$SNNC_CACHE_DIR``, set by the caller.
 It then repeats that for a second network of the same structure in the same process
 (``inproc_*``: numba already imported, module table cleared, machine code from the cache).
+``--workload guide-loop`` is the per-sample loop through ``network.run`` with its default
+backend ("auto"); ``--backend`` and ``--measure`` do not apply (runners/loop.py).
 """
 from __future__ import annotations
 
@@ -44,12 +47,47 @@ def build_recipe(args, api):
     return common.build_recipe(args, api, poisson)
 
 
+def loop_sim_clock(network, steps: int):
+    """A callable giving the generated code's own time of the last ``network.run``
+    (``network._program.last_run.seconds``), or None where the program did not report that
+    run (no such attribute, another step count, or the same record as the call before)."""
+    previous = [None, None]
+
+    def sim_seconds():
+        last = getattr(getattr(network, "_program", None), "last_run", None)
+        seconds = getattr(last, "seconds", None)
+        if seconds is None or getattr(last, "steps", steps) != steps or \
+                (last is previous[0] and seconds == previous[1]):
+            return None
+        previous[:] = [last, seconds]
+        return seconds
+    return sim_seconds
+
+
+def describe_loop(network) -> dict:
+    """snnc's settings for the guide-loop record: the backend ``network.run`` chose and the
+    thread counts."""
+    import numba
+    import snnc
+    program = getattr(network, "_program", None)
+    return {"backend": getattr(program, "backend", None),
+            "version": getattr(snnc, "__version__", None), "snnc_path": snnc.__file__,
+            "numba_threads": numba.config.NUMBA_NUM_THREADS,
+            "cache_dir": os.environ.get("SNNC_CACHE_DIR")}
+
+
 def main() -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--measure", choices=["run", "compile"], default="run")
     p.add_argument("--backend", default="numba")
     args = p.parse_args()
     default_steps(args)
+    if args.workload == "guide-loop":
+        import loop
+        from workloads import snnc_api
+        emit({**loop.measure(args, snnc_api(), "snnc", lambda net: loop_sim_clock(net, args.steps),
+                             describe_loop), **python_info()})
+        return
     with Timer() as t_import:
         import torch
         import snnc
