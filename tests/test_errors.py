@@ -170,3 +170,17 @@ def test_errors_leave_the_network_usable():
     network.run({"X": data}, time=6)
     reference.run({"X": data}, time=6)
     assert torch.equal(monitor.get("v"), reference_monitor.get("v"))
+
+
+def test_learning_rule_arguments_are_checked():
+    """Per-synapse ``nu`` (a shape error in BindsNET, Q31), unknown reductions and rules
+    without the traces they read are refused, naming the connection."""
+    from snnc.learning import PostPre
+
+    x, y = Input(2, traces=True), LIFNodes(3, traces=True)
+    with pytest.raises(SnncError, match=r"Connection \(Input\[2\] -> LIFNodes\[3\]\).*per-synapse"):
+        Connection(x, y, update_rule=PostPre, nu=(torch.ones(2, 3), torch.ones(2, 3)))
+    with pytest.raises(SnncError, match="reduction"):
+        Connection(x, y, update_rule=PostPre, nu=0.1, reduction=torch.max)
+    with pytest.raises(SnncError, match="traces"):
+        Connection(Input(2), y, update_rule=PostPre, nu=0.1)
