@@ -15,10 +15,11 @@ from pathlib import Path
 import networkx as nx
 import torch
 
+from snnc.compiler.ops.connection import code_decisions
 from snnc.compiler.options import CompileOptions
 from snnc.ir.schema import OPS
 
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 
 
 def _signature(value) -> object:
@@ -57,8 +58,8 @@ def structure_key(ir: nx.DiGraph, options: CompileOptions) -> str:
                          {k: _signature(v) for k, v in sorted(a["params"].items())}]
                         for edge, a in ((e, ir.edges[e]) for e in ir.edges)],
     }
-    description["decisions"] = [[list(edge), ir.edges[edge]["storage"], ir.edges[edge]["propagation"]]
-                                for edge in ir.edges]
+    description["decisions"] = [[list(edge), ir.edges[edge]["storage"], ir.edges[edge]["propagation"],
+                                 code_decisions(ir, edge)] for edge in ir.edges]
     description["loop_nest"] = ir.graph["loop_nest"]
     text = json.dumps(description, sort_keys=True, default=repr)
     return hashlib.sha256(text.encode()).hexdigest()[:24]

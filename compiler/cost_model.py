@@ -8,8 +8,9 @@ Storage (``choose_storage``), unless overridden by ``CompileOptions.storage``:
 * CSR when at most ``CSR_MAX_DENSITY`` of the weights are non-zero and the matrix has
   at least ``CSR_MIN_SIZE`` entries — event-driven propagation then visits only
   stored synapses; dense otherwise;
-* dense float32 whenever the weights change during a run (per-step weight updates,
-  end-of-run normalisation) or a monitor records them.
+* dense, in the weights' own dtype, whenever the weights change during a run (per-step
+  weight updates, end-of-run normalisation) or a monitor records them: the run updates
+  the network's own tensor (the numba backends only float32 ones, see ``unsupported``).
 
 Propagation (``choose_propagation``), unless overridden by ``CompileOptions.propagation``:
 
@@ -95,11 +96,13 @@ def choose_storage(ir: nx.DiGraph, edge: tuple[str, str], options: CompileOption
                 raise SnncError(f"{owner}: unknown storage {part!r}; use one of {FORMATS + DTYPES}")
     if dtype not in DTYPES:
         raise SnncError(f"{owner}: weights of dtype {dtype} are not supported; use one of {DTYPES}")
+    own = str(w.dtype).removeprefix("torch.")
     if weights_change(ir, edge):
-        if fmt == "csr" and override is not None:
-            raise SnncError(f"{owner}: CSR storage needs fixed weights, but they change during "
-                            "the run (weight updates, normalisation or a monitor on w)")
-        fmt = "dense"
+        if override is not None and (fmt == "csr" or dtype != own):
+            raise SnncError(f"{owner}: storage {override!r} needs fixed weights, but they change "
+                            "during the run (weight updates, normalisation or a monitor on w); "
+                            f"they are stored as given (dense {own})")
+        fmt, dtype = "dense", own      # the run updates the network's own tensor
     return {"format": fmt, "dtype": dtype}
 
 

@@ -70,7 +70,9 @@ def names_used(statements: list[str]) -> set[str]:
     return used
 
 
-class _TorchExpr(ast.NodeTransformer):
+class TorchExpr(ast.NodeTransformer):
+    """Whole-tensor torch code for an expression (subclassed by the nest renderer)."""
+
     def __init__(self, symbols: dict[str, Symbol]) -> None:
         self.symbols = symbols
 
@@ -100,7 +102,7 @@ def render_torch(statements: list[str], symbols: dict[str, Symbol]) -> list[str]
     lines = []
     for assign in parse(statements):
         target = assign.targets[0].id
-        expr = ast.unparse(_TorchExpr(symbols).visit(assign.value))
+        expr = ast.unparse(TorchExpr(symbols).visit(assign.value))
         symbol = symbols.get(target)
         if symbol is not None and symbol.kind == "state":
             lines.append(f"{symbol.ref}.copy_({expr})")
@@ -121,6 +123,7 @@ def split_stages(statements: list[str], symbols: dict[str, Symbol]) -> list[tupl
     row stage computed) and ``sample`` (everything else)."""
     stages: list[tuple[str, list[str]]] = []
     row_locals: set[str] = set()
+    stage_of: dict[str, int] = {}           # local -> the stage that assigned it
     for text, assign in zip(statements, parse(statements)):
         target = assign.targets[0].id
         symbol = symbols.get(target)
@@ -140,4 +143,10 @@ def split_stages(statements: list[str], symbols: dict[str, Symbol]) -> list[tupl
             stages[-1][1].append(text)
         else:
             stages.append((kind, [text]))
+        crossing = [name for name in used if stage_of.get(name, len(stages) - 1) != len(stages) - 1]
+        if crossing:   # each stage is its own loop: a local does not survive it
+            raise ValueError(f"{text!r} reads {crossing} computed in an earlier stage; "
+                             "keep a local within its stage or make it state")
+        if symbols.get(target) is None:
+            stage_of[target] = len(stages) - 1
     return stages

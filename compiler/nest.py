@@ -238,12 +238,13 @@ def index_range(text: str, domains: dict[str, Domain]) -> tuple[int, int] | None
 
 
 def needs_bounds_check(read: Read, operand: Operand, domains: dict[str, Domain]) -> list[int]:
-    """Positions of ``read``'s indices that may fall outside ``operand``'s shape
-    (an index read from an index array, as in CSR, is trusted)."""
+    """Positions of ``read``'s indices that may fall outside ``operand``'s shape (an
+    index read from an index array, or a domain bounded by one, as in CSR, is trusted:
+    the storage built them in range)."""
     positions = []
     for position, index in enumerate(read.indices):
         size = operand.shape[position]
-        if reads_in(index):
+        if reads_in(index) or (index in domains and domains[index].dependent):
             continue
         if index in domains and (size == BATCH or domains[index].stop == size):
             continue

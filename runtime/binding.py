@@ -4,16 +4,16 @@ are stale.
 A training or inference loop calls ``run`` thousands of times on the same network.
 Recording the IR, computing the cache key and binding arguments (derived values,
 CSR conversions, numpy views) are done once; each later call only compares a
-fingerprint: the change count of the network objects (``snnc.network.changes``:
+fingerprint: the change count of the network objects (``snnc.changes``:
 every attribute assignment on a layer, connection, monitor, rule or network, and
 every ``add_*``), the number of layers, connections and monitors, the inputs' dtypes,
 ``one_step``, and the version counters of the tensors the run does not read
 zero-copy (a time constant ``decay`` is derived from; a zero-copy tensor's in-place
 changes reach the run anyway). So a new ``w`` tensor, ``train()``, a new batch size,
 a new dtype or an in-place ``fill_`` on a time constant rebinds. A change made
-through ``tensor.data`` bypasses the version counter: it reaches the run for tensors
-read zero-copy (``w``, thresholds, state), not for values derived from others until
-the next rebind.
+through ``tensor.data`` bypasses the version counter: an in-place one reaches the run
+for tensors read zero-copy (``w``, thresholds, state), not for values derived from
+others until the next rebind; ``w.data = other`` moves the memory and rebinds.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from snnc.network.changes import CHANGES
+from snnc.changes import CHANGES
 
 
 def _tensors(network) -> list[torch.Tensor]:
@@ -30,25 +30,31 @@ def _tensors(network) -> list[torch.Tensor]:
             for t in tensors.values() if t is not None]
 
 
-def fingerprint(network, input_dtypes: dict, one_step: bool, versioned: list[torch.Tensor]) -> tuple:
+def fingerprint(network, input_dtypes: dict, one_step: bool, versioned: list[torch.Tensor],
+                pinned: list[torch.Tensor]) -> tuple:
     """Everything about ``network`` and the call that the bound arguments depend on;
-    ``versioned``: the tensors whose version counters matter (see the module doc)."""
+    ``versioned``: the tensors whose version counters matter; ``pinned``: those the run
+    reads zero-copy, whose memory must stay where it was bound (``w.data = other``)."""
     return (CHANGES[0], len(network.layers), len(network.connections), len(network.monitors),
-            one_step, tuple(input_dtypes.items()), tuple([t._version for t in versioned]))
+            one_step, tuple(input_dtypes.items()), tuple([t._version for t in versioned]),
+            tuple([t.data_ptr() for t in pinned]))
 
 
-def versioned_tensors(network, bound: list[torch.Tensor]) -> list[torch.Tensor]:
-    """The network's tensors (and rules' rates) the run does not read zero-copy. 0-d
-    arguments are passed to the numba backends by value, so they are never zero-copy."""
+def split_tensors(network, bound: list[torch.Tensor]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """The network's tensors (and rules' rates) the run does not read zero-copy, and
+    those it does. 0-d arguments are passed to the numba backends by value, so they are
+    never zero-copy."""
     memory = {t.data_ptr() for t in bound if t.layout == torch.strided and t.dim() > 0 and t.numel() > 0}
-    found = [t for t in _tensors(network) if t.numel() == 0 or t.data_ptr() not in memory]
+    versioned, pinned = [], []
+    for t in _tensors(network):
+        (pinned if t.numel() > 0 and t.data_ptr() in memory else versioned).append(t)
     for connection in network.connections.values():
         rates = getattr(getattr(connection, "update_rule", None), "nu", None)
         if isinstance(rates, torch.Tensor):
-            found.append(rates)
-    found += [layer.lbound for layer in network.layers.values()
-              if isinstance(getattr(layer, "lbound", None), torch.Tensor)]
-    return found
+            versioned.append(rates)
+    versioned += [layer.lbound for layer in network.layers.values()
+                  if isinstance(getattr(layer, "lbound", None), torch.Tensor)]
+    return versioned, pinned
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,7 @@ class Bound:
     ir: object
     static: list
     versioned: list
+    pinned: list = field(default_factory=list)
     inputs: list[tuple[int, str]] = field(default_factory=list)
     recordings: list[Recording] = field(default_factory=list)
     randoms: list[tuple[int, tuple]] = field(default_factory=list)

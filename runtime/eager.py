@@ -78,9 +78,8 @@ def _connection_context(connection, batch: int) -> ConnectionContext:
         return dict(shape=tuple(layer.shape), n=layer.n, state=layer.ir_state())
 
     attrs = dict(op=connection.ir_op, params=connection.ir_params(), options=connection.ir_options())
-    learning = bool(getattr(connection, "training", True))
     return ConnectionContext(("source", "target"), attrs, end(connection.source), end(connection.target),
-                             learning, "torch", batch)
+                             "torch", batch)
 
 
 def _operands(ctx: ConnectionContext, ends: dict[str, torch.Tensor], args: dict[str, torch.Tensor]):
@@ -108,8 +107,8 @@ def connection_compute(connection, spikes: torch.Tensor) -> torch.Tensor:
 
 def connection_update(connection, learning: bool = True) -> None:
     """One step of the connection's learning rule, weight decay and clamp (spec 6.0)."""
-    if not learning:
-        return
+    if not learning or connection.ir_op not in CONNECTION_OPS:
+        return                               # a user's own connection type: its own update
     source, target = connection.source, connection.target
     batch = source.s.shape[0]
     ctx = _connection_context(connection, batch)

@@ -5,7 +5,7 @@ import logging
 import math
 import os
 import time as clock
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import networkx as nx
@@ -18,7 +18,7 @@ from snnc.errors import SnncError
 from snnc.ir import record_network
 from snnc.network.nodes import AbstractInput
 from snnc.runtime.adapters import ADAPTERS
-from snnc.runtime.binding import Bound, Recording, fingerprint, versioned_tensors
+from snnc.runtime.binding import Bound, Recording, fingerprint, split_tensors
 from snnc.runtime.buffers import output_buffer, small_output_array
 from snnc.runtime.inputs import count_steps, normalize_inputs
 from snnc.runtime.loader import load_module
@@ -83,11 +83,7 @@ class Program:
         self.network = network
         device = torch.device(device) if device is not None else device_of(network)
         self.backend = resolve_backend(backend, device)
-        if backend == AUTO:
-            reason = unsupported(record_network(network), self.backend)
-            if reason is not None:
-                log.info("backend auto -> torch: %s cannot run %s", self.backend, reason)
-                self.backend = "torch"
+        self._auto = backend == AUTO
         self.options = CompileOptions(
             backend=self.backend, device=str(device), storage=CompileOptions.overrides(storage),
             propagation=CompileOptions.overrides(propagation), activity=float(activity),
@@ -100,6 +96,17 @@ class Program:
         default_inputs = {name: torch.float32 for name, layer in network.layers.items()
                           if isinstance(layer, AbstractInput)}
         self._last = self._compile(record_network(network, input_dtypes=default_inputs))
+
+    def _fall_back(self, ir: nx.DiGraph) -> None:
+        """``auto``: move to torch (and say why) when this IR needs what only torch runs;
+        asked at every rebind, so a later change (an opaque op, learning 16-bit weights)
+        is seen too."""
+        reason = unsupported(ir, self.backend) if self._auto else None
+        if reason is not None:
+            log.info("backend auto -> torch: %s cannot run %s", self.backend, reason)
+            self.backend = "torch"
+            self.options = replace(self.options, backend="torch")
+            self._adapt = ADAPTERS["torch"]
 
     # -- inspection ---------------------------------------------------------------
     @property
@@ -148,6 +155,7 @@ class Program:
     def _compile(self, ir: nx.DiGraph, bind_next: bool = False) -> _Compiled:
         """The compiled module for ``ir``, compiling on a miss. The argument values the
         plan computed are kept only when the caller binds from this very IR next."""
+        self._fall_back(ir)
         lowered = lower(ir, self.options)
         compiled = self._compiled.get(lowered.key)
         if compiled is None:
@@ -180,7 +188,8 @@ class Program:
             return
         input_dtypes = {k: v.dtype for k, v in shaped.items()}
         bound = self._bound
-        if bound is None or fingerprint(network, input_dtypes, one_step, bound.versioned) != bound.print:
+        if bound is None or \
+                fingerprint(network, input_dtypes, one_step, bound.versioned, bound.pinned) != bound.print:
             bound = self._rebind(input_dtypes, one_step)
         compiled, adapt, batch = bound.compiled, self._adapt, network.batch_size
         args = list(bound.static)
@@ -234,7 +243,9 @@ class Program:
             elif spec.role == "input":
                 bound.inputs.append((position, spec.owner))
             elif spec.role == "monitor":
-                recorded = None if isinstance(spec.recorded, tuple) else tuple(ir.nodes[spec.recorded]["shape"])
+                layer = None if isinstance(spec.recorded, tuple) else ir.nodes[spec.recorded]
+                per_neuron = layer is not None and spec.shape[-1] == layer["n"]
+                recorded = tuple(layer["shape"]) if per_neuron else None     # viewed [.., *shape]
                 bound.recordings.append(Recording(position, network.monitors[spec.owner], spec.var,
                                                   getattr(torch, spec.dtype), spec.shape, spec.time, recorded))
             elif spec.role == "random":
@@ -244,8 +255,8 @@ class Program:
             if value is not None:
                 tensors.append(value)
             static.append(None if value is None else self._adapt(value))
-        bound.versioned = versioned_tensors(network, tensors)
-        bound.print = fingerprint(network, input_dtypes, one_step, bound.versioned)
+        bound.versioned, bound.pinned = split_tensors(network, tensors)
+        bound.print = fingerprint(network, input_dtypes, one_step, bound.versioned, bound.pinned)
         self._bound = bound
         return bound
 

@@ -102,10 +102,12 @@ class NumbaEmitter(ScheduleEmitter):
                                             f"    {spec.name}[t - {spec.name}_first, b, j] = {source}[b, j]"])
             return [f"if t >= {spec.name}_first:", *indent(copy, 1)]
         axes = [f"d{k}" for k in range(len(spec.shape) - 1)]
-        body = [f"{spec.name}[t - {spec.name}_first, {', '.join(axes)}] = {source}[{', '.join(axes)}]"]
+        row = ", ".join([f"t - {spec.name}_first", *axes])
+        body = [f"{spec.name}[{row}] = {source}[{', '.join(axes)}]" if axes else f"{spec.name}[{row}] = {source}"]
         for k in reversed(range(len(axes))):
             body = [f"for d{k} in range({source}.shape[{k}]):", *indent(body, 1)]
-        return [f"if t >= {spec.name}_first:", *indent(body, 1)]
+        when = f"t >= {spec.name}_first" + (" and b == 0" if self.batch_outer else "")
+        return [f"if {when}:", *indent(body, 1)]    # not per sample: written once
 
     def wrap(self, key, args, prologue, loop, end) -> str:
         nest = self.ir.graph["loop_nest"]

@@ -142,9 +142,10 @@ class NumbaCudaEmitter(ScheduleEmitter):
     def emit_record(self, spec: BufferSpec) -> list[str]:
         source = self.plan.name(spec.recorded, spec.var)
         axes = [f"d{k}" for k in range(len(spec.shape) - 1)]
+        copy = f"{spec.name}[row, {', '.join(axes)}] = {source}[{', '.join(axes)}]" if axes \
+            else f"{spec.name}[row] = {source}"                      # a scalar argument
         kernel = Kernel(self.kernel_name(f"record_{spec.name}"), ["row", spec.name, source],
-                        axes, [f"{source}.shape[{k}]" for k in range(len(axes))],
-                        [f"{spec.name}[row, {', '.join(axes)}] = {source}[{', '.join(axes)}]"])
+                        axes or ["d0"], [f"{source}.shape[{k}]" for k in range(len(axes))] or ["1"], [copy])
         return [f"if t >= {spec.name}_first:",
                 f"    row = t - {spec.name}_first",
                 *indent(self.launch(kernel), 1)]

@@ -93,7 +93,7 @@ def _identifier(text: str) -> str:
 
 def _prefixes(ir: nx.DiGraph) -> dict[Key, str]:
     prefixes: dict[Key, str] = {}
-    taken = {"steps", "t", "I", "torch", "np", "run", "normalize_columns"}
+    taken = {"steps", "t", "I", "torch", "np", "run"}
     owners: list[tuple[Key, str]] = [(name, _identifier(name)) for name in layers_in_order(ir)]
     owners += [(edge, _identifier(f"{edge[0]}_to_{edge[1]}")) for edge in connections_in_order(ir)]
     owners += [(f"monitor:{spec.name}", _identifier(f"mon_{spec.name}")) for spec in ir.graph["monitors"]]
@@ -130,7 +130,8 @@ def build_plan(ir: nx.DiGraph, backend: str) -> BufferPlan:
         shared = OPS[attrs["op"]].shared_state
         for var, value in attrs["state"].items():
             dtype = op.spike_dtype(attrs, external, synaptic) if var == "s" else value.dtype
-            shape = (n,) if var in shared else ("B", n)
+            batch_less = var in shared or (is_opaque(attrs) and value.dim() == len(attrs["shape"]))
+            shape = (n,) if batch_less else ("B", n)
             add(BufferSpec(plan.name(layer, var), "state", layer, var, dtype_name(dtype), shape))
         for var, per in op.random(attrs).items():
             shape = ("T", "B", n) if per == "neuron" else ("T", "B")

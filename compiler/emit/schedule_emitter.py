@@ -178,7 +178,8 @@ class ScheduleEmitter(ABC):
                 zeroed.add(op.target[1])
                 first = True
                 zero = self.emit_zero(op.target[1])
-                loop += [f"# synaptic input of {label(op.target[1])} starts from zero"] + zero if zero else []
+                if zero:
+                    loop += [f"# synaptic input of {label(op.target[1])} starts from zero", *zero]
             loop += self.step_block(op, first)
         end: list[str] = []
         for op in self.ir.graph["end_of_run"]:

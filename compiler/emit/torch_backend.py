@@ -49,8 +49,9 @@ class TorchEmitter(ScheduleEmitter):
             shape = ", ".join(str(d) for d in attrs["shape"])
             lines = [f"{module}.forward({given}.view({given}.shape[0], {shape}))"]
             for var in attrs["state"]:
-                ref = self.plan.name(op.target, var)
-                lines.append(f"{ref} = {module}.{var}.reshape({module}.{var}.shape[0], -1)")
+                spec = self.plan.find(op.target, var, "state")
+                rows = "-1" if len(spec.shape) == 1 else f"{module}.{var}.shape[0], -1"
+                lines.append(f"{spec.name} = {module}.{var}.reshape({rows})")
             return lines
         if op.action == "propagate":
             source, target = op.target

@@ -1,5 +1,5 @@
-"""Adaptive-threshold LIF neurons (``AdaptiveLIFNodes``, and ``DiehlAndCookNodes``
-without ``one_spike``): per-neuron statements with a threshold shared by the batch.
+"""Adaptive-threshold LIF neurons (``AdaptiveLIFNodes`` and ``DiehlAndCookNodes``):
+per-neuron statements with a threshold shared by the batch.
 
     theta = theta * theta_decay              theta_decay = exp(-dt / tc_theta_decay)   (learning)
     v = (v - rest) * decay + rest            decay = exp(-dt / tc_decay)
@@ -51,8 +51,8 @@ def statements(attrs: dict) -> list[str]:
     if learning:
         lines.append("theta = theta + theta_plus * sum_b(to_float(s))")
     if attrs["options"].get("one_spike"):
-        lines += ["count = sum_n(to_float(s))",
-                  "chosen = min(floor(u * count), count - 1.0)",
+        lines += ["spiking = sum_n(to_float(s))",
+                  "chosen = min(floor(u * spiking), spiking - 1.0)",
                   "s = where(rank_n(to_float(s)) == chosen, s, False)"]
     return lines + trace_statements(attrs)
 

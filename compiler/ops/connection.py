@@ -32,7 +32,7 @@ from typing import Callable
 import networkx as nx
 import torch
 
-from snnc.compiler.nest import BATCH, Domain, Nest, Operand, reads_in, substitute
+from snnc.compiler.nest import BATCH, Domain, Nest, Operand, substitute
 from snnc.compiler.ops.opaque import calls_normalize, calls_update, is_opaque
 from snnc.compiler.ops.rules import RULES
 
@@ -77,14 +77,13 @@ class SynapseMap:
 @dataclass(frozen=True)
 class ConnectionContext:
     """What a phase sees of one connection: its IR attributes (with the storage and
-    propagation decisions once made), its endpoints' attributes, the network's
-    learning flag and the backend."""
+    propagation decisions once made), its endpoints' attributes, the backend and the
+    batch size."""
 
     edge: tuple[str, str]
     attrs: dict
     source: dict
     target: dict
-    learning: bool
     backend: str
     batch_size: int = 1
 
@@ -126,7 +125,7 @@ def register_connection_op(op: ConnectionOp) -> ConnectionOp:
 
 def context(ir: nx.DiGraph, edge: tuple[str, str], backend: str = "torch") -> ConnectionContext:
     return ConnectionContext(edge, ir.edges[edge], ir.nodes[edge[0]], ir.nodes[edge[1]],
-                             bool(ir.graph["learning"]), backend, int(ir.graph["batch_size"]))
+                             backend, int(ir.graph["batch_size"]))
 
 
 # -- the one place that says what a connection does to its weights -----------------
@@ -156,6 +155,16 @@ def weights_change(ir: nx.DiGraph, edge: tuple[str, str]) -> bool:
     """The weights change during a run (learning, normalisation) or a monitor reads them."""
     recorded = any(spec.target == edge and "w" in spec.state_vars for spec in ir.graph["monitors"])
     return learns(ir, edge) or normalizes(ir, edge) or recorded
+
+
+def code_decisions(ir: nx.DiGraph, edge: tuple[str, str]) -> list:
+    """What a connection's values decide about its code (so the cache key includes it):
+    per-step work, normalisation, the clamp (finite bounds), an opaque op's class."""
+    attrs = ir.edges[edge]
+    if is_opaque(attrs):
+        return [attrs["cls"], learns(ir, edge), normalizes(ir, edge)]
+    clamp = has_rule(attrs) and clamps(context(ir, edge))
+    return [learns(ir, edge), normalizes(ir, edge), clamp]
 
 
 def reads_traces(attrs: dict) -> tuple[bool, bool]:
@@ -277,10 +286,10 @@ def to_csr(nest: Nest, rows_are_sources: bool) -> Nest:
     def swap(text: str) -> str:
         return substitute(text.replace(weight.text, "w_data[e]"), mapping)
 
-    return Nest(nest.label + " csr", tuple(domains), swap(nest.output), swap(nest.expression),
+    return Nest(nest.label.replace(")", ", csr)"), tuple(domains), swap(nest.output), swap(nest.expression),
                 nest.combine, guard=swap(nest.guard) if nest.guard else None)
 
 
 __all__ = ["CONNECTION_OPS", "ConnectionContext", "ConnectionOp", "SynapseMap", "bound_args",
-           "context", "learn_nests", "learns", "normalizes", "propagate_nests", "reads_in",
+           "context", "learn_nests", "learns", "normalizes", "propagate_nests",
            "register_connection_op", "to_csr", "weights_change"]

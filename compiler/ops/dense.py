@@ -17,7 +17,7 @@ import torch
 
 from snnc.compiler.nest import BATCH, Domain, Nest
 from snnc.compiler.ops.connection import (ConnectionContext, ConnectionOp, SynapseMap, bound_args,
-                                          normalizes, register_connection_op)
+                                          register_connection_op)
 
 
 def decode_table(dtype: torch.dtype) -> torch.Tensor:
@@ -114,4 +114,4 @@ DENSE = register_connection_op(ConnectionOp(
     fast_paths={"torch": propagate_torch}, storage_formats=("dense", "csr"),
 ))
 
-__all__ = ["DENSE", "decode_table", "normalizes", "storage_of", "weight_values"]
+__all__ = ["DENSE", "decode_table", "storage_of", "weight_values"]

@@ -4,7 +4,7 @@ A ``Nodes`` subclass with its own ``forward``, or an ``AbstractConnection`` subc
 with its own ``compute`` / ``update``, is never compiled as its parent class: the
 torch backend calls its code in the schedule (layer: ``forward(x)`` then read ``s``;
 connection: ``compute(s)`` into the target's input, ``update(mask=None,
-learning=...)`` after the layers, ``normalize()`` at the end of a run). The numba
+learning=...)`` after the layers every step, ``normalize()`` at the end of a run). The numba
 backends cannot call Python per step; ``auto`` runs such a network on torch and says
 so in a log line. The code these hooks render lives in the torch emitter.
 """
@@ -34,19 +34,13 @@ def is_opaque(attrs: dict) -> bool:
 
 
 def calls_update(attrs: dict) -> bool:
-    return "update" in _own(attrs["module"])
+    """BindsNET calls every connection's ``update`` every step; an opaque one's (its own,
+    or the inherited eager rule step) is called likewise."""
+    return True
 
 
 def calls_normalize(attrs: dict) -> bool:
     return callable(getattr(attrs["module"], "normalize", None))
-
-
-def _own(module) -> set[str]:
-    """The step methods the module's class (not snnc's) defines."""
-    from snnc.network.topology import AbstractConnection
-
-    return {name for name in ("compute", "update")
-            if getattr(type(module), name) is not getattr(AbstractConnection, name)}
 
 
 __all__ = ["OPAQUE_CONNECTION", "OPAQUE_LAYER", "calls_normalize", "calls_update", "is_opaque",

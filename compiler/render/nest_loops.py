@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from snnc.compiler.nest import (BATCH, Domain, Nest, Operand, Read, batch_size_code,
                                 needs_bounds_check, product_factors, reads_in)
+from snnc.compiler.render.scalar import ScalarExpr
 
 ROWS_PER_PASS = 4
 PARALLEL_PARTS = 8
@@ -49,13 +50,11 @@ class LoopNestRenderer:
     """Scalar code for one nest. ``bound``: domains an enclosing loop already binds
     (``b`` in a per-sample loop; every output domain inside a CUDA thread)."""
 
-    def __init__(self, nest: Nest, operands: dict[str, Operand], bound: frozenset[str] = frozenset(),
-                 float_name: str = "float32") -> None:
+    def __init__(self, nest: Nest, operands: dict[str, Operand], bound: frozenset[str] = frozenset()) -> None:
         self.nest = nest
         self.operands = operands
         self.bound = bound
         self.domains = {d.name: d for d in nest.domains}
-        self.f32 = float_name
 
     # -- pieces --------------------------------------------------------------------
     def batch_size(self) -> str:
@@ -90,21 +89,23 @@ class LoopNestRenderer:
         if operand.table is not None:
             code = f"{operand.table}[{element}]"
         elif operand.dtype != "float32":
-            code = f"{self.f32}({element})"
+            code = f"float32({element})"
         else:
             code = element
         checked = needs_bounds_check(read, operand, self.domains)
         if not checked:
             return code
         tests = [f"0 <= {self.code(read.indices[p], raw=True)} < {operand.shape[p]}" for p in checked]
-        return f"({code} if {' and '.join(tests)} else {self.f32}(0.0))"
+        return f"({code} if {' and '.join(tests)} else float32(0.0))"
 
     def code(self, text: str, replace: dict[str, str] | None = None, raw: bool = False) -> str:
         """Scalar code for an expression: reads, scalars, float32 constants, functions.
         ``raw``: an index expression (reads stay as they are stored, constants ints)."""
         renderer = self
 
-        class Scalar(ast.NodeTransformer):
+        class Scalar(ScalarExpr):
+            """The statement language's scalar rendering, with reads as buffer elements."""
+
             def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
                 text = ast.unparse(node)
                 if replace and text in replace:
@@ -120,22 +121,9 @@ class LoopNestRenderer:
                 return ast.Name(operand.ref if operand else node.id, ast.Load())
 
             def visit_Constant(self, node: ast.Constant) -> ast.AST:
-                if isinstance(node.value, float) and not raw:
-                    return ast.Call(ast.Name(renderer.f32, ast.Load()), [node], [])
-                return node
+                return node if raw else super().visit_Constant(node)
 
-            def visit_Call(self, node: ast.Call) -> ast.AST:
-                args = [self.visit(a) for a in node.args]
-                name = node.func.id
-                if name == "where":
-                    return ast.IfExp(test=args[0], body=args[1], orelse=args[2])
-                if name == "to_float":
-                    return ast.Call(ast.Name(renderer.f32, ast.Load()), args, [])
-                if name == "exp":
-                    return ast.Call(ast.parse("math.exp", mode="eval").body, args, [])
-                return ast.Call(ast.Name(name, ast.Load()), args, [])
-
-        return ast.unparse(Scalar().visit(ast.parse(text, mode="eval")))
+        return ast.unparse(Scalar({}).visit(ast.parse(text, mode="eval")))
 
     def guard_read(self) -> Read | None:
         return reads_in(self.nest.guard)[0] if self.nest.guard else None
@@ -164,7 +152,7 @@ class LoopNestRenderer:
             if nest.combine == "add":
                 return [f"{output} += {value}"]
             return [f"{output} = max({output}, {value})"]
-        start = f"{self.f32}(0.0)" if init_zero or nest.combine == "assign" else output
+        start = "float32(0.0)" if init_zero or nest.combine == "assign" else output
         if guard is not None:
             expression = self.code(nest.expression, {guard.text: "g"})
             inner = [f"g = {self.value(guard)}", "if g != 0:", f"    {self.accumulate(expression)}"]

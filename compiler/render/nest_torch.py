@@ -12,12 +12,9 @@ from __future__ import annotations
 import ast
 import string
 
+from snnc.compiler.elementwise import TorchExpr
 from snnc.compiler.nest import (BATCH, Domain, Nest, Operand, Read, batch_size_code,
                                 needs_bounds_check, product_factors, reads_in, substitute)
-
-TORCH_FUNCTIONS = {"where": "torch.where", "max": "torch.maximum", "min": "torch.minimum",
-                   "exp": "torch.exp", "abs": "torch.abs"}
-
 
 class TorchNestRenderer:
     """Render one nest as torch statements (``device`` and batch size from its buffers)."""
@@ -40,14 +37,14 @@ class TorchNestRenderer:
     def extent(self, domain: Domain) -> str:
         return self.batch_size() if domain.stop == BATCH else str(domain.stop)
 
-    def logical(self, role: str) -> str:
-        """The buffer viewed in its logical shape, as float32."""
+    def logical(self, role: str, as_float: bool = True) -> str:
+        """The buffer viewed in its logical shape (as float32 for reading)."""
         operand = self.operands[role]
         code = operand.ref
         if operand.flat and len(operand.shape) > 2:
             sizes = [f"{code}.shape[0]" if s == BATCH else str(s) for s in operand.shape]
             code = f"{code}.view({', '.join(sizes)})"
-        if operand.table is not None or operand.dtype != "float32":
+        if as_float and (operand.table is not None or operand.dtype != "float32"):
             code = f"{code}.float()"
         return code
 
@@ -108,7 +105,7 @@ class TorchNestRenderer:
             value = self.einsum(factors, kept)
         else:
             value = self.broadcast(kept, reduced)
-        target = self.logical(nest.output_role)
+        target = self.logical(nest.output_role, as_float=False)   # written in place
         if nest.combine == "add":
             self.lines.append(f"{target}.add_({value})")
         elif nest.combine == "assign":
@@ -139,7 +136,9 @@ class TorchNestRenderer:
     def broadcast(self, kept: list[str], reduced: list[str]) -> str:
         renderer = self
 
-        class ToTorch(ast.NodeTransformer):
+        class ToTorch(TorchExpr):
+            """The statement language's torch rendering, with reads gathered and aligned."""
+
             def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
                 code, dims = renderer.gather(reads_in(ast.unparse(node))[0])
                 return ast.parse(renderer.aligned(code, dims), mode="eval").body
@@ -148,14 +147,7 @@ class TorchNestRenderer:
                 operand = renderer.operands.get(node.id)
                 return ast.Name(operand.ref if operand else node.id, ast.Load())
 
-            def visit_Call(self, node: ast.Call) -> ast.AST:
-                args = [self.visit(a) for a in node.args]
-                if node.func.id == "to_float":
-                    return ast.Call(ast.Attribute(args[0], "float", ast.Load()), [], [])
-                function = ast.parse(TORCH_FUNCTIONS[node.func.id], mode="eval").body
-                return ast.Call(function, args, [])
-
-        value = ast.unparse(ToTorch().visit(ast.parse(self.nest.expression, mode="eval")))
+        value = ast.unparse(ToTorch({}).visit(ast.parse(self.nest.expression, mode="eval")))
         if reduced:
             reduce = "amax" if self.nest.combine == "max" else "sum"
             dims = ", ".join(str(self.order.index(d)) for d in reduced)

@@ -158,6 +158,13 @@ def render_row(statements: list[str], symbols: dict[str, Symbol], width: str) ->
     """Scalar code for sample ``b`` of a row stage over ``width`` neurons."""
     parsed = parse(statements)
     states = _states(statements, symbols)
+    for k, assign in enumerate(parsed):            # every sum_n runs before the stage's statements
+        for call in ast.walk(assign.value):
+            if isinstance(call, ast.Call) and call.func.id == "sum_n":
+                late = {n.id for n in ast.walk(call) if isinstance(n, ast.Name)} & \
+                    {a.targets[0].id for a in parsed[:k]}
+                if late:
+                    raise ValueError(f"sum_n reads {sorted(late)} assigned earlier in its row stage")
     lines, replaced = _reduction_loops(parsed, symbols, "sum_n", "j", width, frozenset(states))
     neuron_names = {name for name, symbol in symbols.items()
                     if symbol.kind == "state" or symbol.per_neuron} | {"I"}

@@ -7,7 +7,7 @@ import warnings
 import torch
 
 from snnc.errors import SnncError
-from snnc.network.changes import Tracked
+from snnc.changes import Tracked
 
 
 def _owner(connection) -> str:

@@ -6,7 +6,7 @@ from typing import Iterable
 import torch
 
 from snnc.errors import SnncError
-from snnc.network.changes import Tracked
+from snnc.changes import Tracked
 
 
 class AbstractMonitor:

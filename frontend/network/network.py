@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from snnc.errors import SnncError
-from snnc.network.changes import Tracked, changed
+from snnc.changes import Tracked
 from snnc.network.monitors import AbstractMonitor
 from snnc.network.nodes import Nodes
 from snnc.network.topology import AbstractConnection

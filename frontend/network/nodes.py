@@ -12,7 +12,7 @@ from typing import Iterable, Sequence
 import torch
 
 from snnc.errors import SnncError
-from snnc.network.changes import Tracked
+from snnc.changes import Tracked
 
 Number = float | int | torch.Tensor
 

@@ -8,7 +8,7 @@ import torch
 
 from snnc.errors import SnncError
 from snnc.learning import RULES, LearningRule, NoOp
-from snnc.network.changes import Tracked
+from snnc.changes import Tracked
 from snnc.network.nodes import Nodes
 from snnc.network.weights import normalize_columns, normalize_rows_signed
 
@@ -45,6 +45,7 @@ class AbstractConnection(Tracked, torch.nn.Module):
         wmin=None,
         wmax=None,
         norm: float | None = None,
+        update_rule=None,
         **kwargs,
     ) -> None:
         super().__init__()
@@ -62,6 +63,11 @@ class AbstractConnection(Tracked, torch.nn.Module):
         self.norm = None if norm is None else float(norm)
         self.dt: float | None = None
         self.update_rule: LearningRule = NoOp(connection=self, weight_decay=self.weight_decay)
+        if update_rule is not None and update_rule is not NoOp:
+            raise SnncError(f"{self.describe()}: learning rule "
+                            f"{getattr(update_rule, '__name__', update_rule)!r} needs a connection type "
+                            "snnc knows (Connection, Conv2dConnection); a connection class of its own "
+                            "applies its learning in its own update()")
 
     def describe(self) -> str:
         """``Connection (Input[4] -> LIFNodes[2, 3])``: how errors name this connection."""

@@ -1,7 +1,8 @@
 """Weight normalisation, the one torch definition of each rule (spec 4.1, 4.3).
 
-Both functions work in place on float tensors, so a connection's ``normalize`` and
-generated torch code can share them.
+Both work in place on float tensors; a connection's ``normalize()`` calls them. A
+compiled run applies the same rules from the op's normalisation nests (the golden
+traces check both against spec 16.11).
 """
 from __future__ import annotations
 

@@ -29,4 +29,4 @@ class Tracked:
     def __setattr__(self, name: str, value) -> None:
         super().__setattr__(name, value)
         if name not in self.untracked:
-            CHANGES[0] = next(_COUNTER)
+            changed()
