@@ -109,14 +109,21 @@ def test_in_place_change_of_a_derived_parameter_rebinds(monkeypatch):
     assert (fast[-1] < slow[-1]).all()                       # a faster leak settles lower
 
 
-def test_in_place_weight_changes_need_no_rebind(monkeypatch):
-    """The run reads ``w`` itself (zero-copy), so even a change through ``.data`` is seen."""
+def wide_network() -> Network:
+    """Input(20) -> LIF(10) with weights large enough (more than 16 of them) that any
+    input spike makes every neuron fire."""
     net = Network()
     x, y = Input(20), LIFNodes(10)
     net.add_layer(x, "X")
     net.add_layer(y, "Y")
     net.add_connection(Connection(x, y, w=torch.full((20, 10), 4.0)), "X", "Y")
     net.add_monitor(Monitor(y, ("s",)), "Y")
+    return net
+
+
+def test_in_place_weight_changes_need_no_rebind(monkeypatch):
+    """The run reads ``w`` itself (zero-copy), so even a change through ``.data`` is seen."""
+    net = wide_network()
     spikes = SAMPLE.repeat(1, 5)
     net.run({"X": spikes}, time=25)
     assert net.monitors["Y"].get("s").any()
@@ -125,3 +132,15 @@ def test_in_place_weight_changes_need_no_rebind(monkeypatch):
     net.reset_state_variables()
     net.run({"X": spikes}, time=25)
     assert calls == [] and not net.monitors["Y"].get("s").any()
+
+
+def test_moving_the_weight_memory_rebinds(monkeypatch):
+    net = wide_network()
+    spikes = torch.ones(5, 20)
+    net.run({"X": spikes}, time=5)
+    assert net.monitors["Y"].get("s").any()
+    calls = count_records(monkeypatch)
+    net.connections["X", "Y"].w.data = torch.zeros(20, 10)     # new memory behind the same Parameter
+    net.reset_state_variables()
+    net.run({"X": spikes}, time=5)
+    assert len(calls) == 1 and not net.monitors["Y"].get("s").any()
