@@ -33,7 +33,7 @@ import networkx as nx
 import torch
 
 from snnc.compiler.nest import BATCH, Domain, Nest, Operand, substitute
-from snnc.compiler.ops.opaque import calls_normalize, calls_update, is_opaque
+from snnc.compiler.ops.opaque import calls_normalize, is_opaque
 from snnc.compiler.ops.rules import RULES
 
 ArgValues = dict[str, torch.Tensor]
@@ -136,10 +136,11 @@ def has_rule(attrs: dict) -> bool:
 
 def learns(ir: nx.DiGraph, edge: tuple[str, str]) -> bool:
     """Per-step weight work: a learning rule or weight decay, while the network learns
-    (an opaque connection's own ``update`` is called every step, as BindsNET does)."""
+    (an opaque connection's ``update``, its own or the inherited eager one, is called
+    every step, as BindsNET calls every connection's)."""
     attrs = ir.edges[edge]
     if is_opaque(attrs):
-        return calls_update(attrs)
+        return True
     return bool(ir.graph["learning"]) and (has_rule(attrs) or attrs["params"].get("weight_decay") is not None)
 
 

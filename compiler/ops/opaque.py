@@ -33,15 +33,9 @@ def is_opaque(attrs: dict) -> bool:
     return attrs["op"] in (OPAQUE_LAYER, OPAQUE_CONNECTION)
 
 
-def calls_update(attrs: dict) -> bool:
-    """BindsNET calls every connection's ``update`` every step; an opaque one's (its own,
-    or the inherited eager rule step) is called likewise."""
-    return True
-
-
 def calls_normalize(attrs: dict) -> bool:
     return callable(getattr(attrs["module"], "normalize", None))
 
 
-__all__ = ["OPAQUE_CONNECTION", "OPAQUE_LAYER", "calls_normalize", "calls_update", "is_opaque",
+__all__ = ["OPAQUE_CONNECTION", "OPAQUE_LAYER", "calls_normalize", "is_opaque",
            "opaque_objects"]

@@ -100,12 +100,18 @@ def render_scalar(statements: list[str], symbols: dict[str, Symbol], input_expr:
     states = _states(statements, symbols)
     lines = [f"I = {input_expr}"] if "I" in names_used(statements) else []
     lines += [f"{name} = {element(symbols[name])}" for name in states if read_before_written(name, parsed)]
-    written = set()
+    return lines + _assignments(parsed, symbols, states, {})
+
+
+def _assignments(parsed: list[ast.Assign], symbols: dict[str, Symbol], states: list[str],
+                 replaced: dict[str, str]) -> list[str]:
+    """Each statement as scalar code, then the stores of the ``states`` it assigned."""
+    lines, written = [], set()
     for assign in parsed:
         target = assign.targets[0].id
         _check_target(symbols, target)
         written.add(target)
-        lines.append(f"{target} = {scalar(assign.value, symbols)}")
+        lines.append(f"{target} = {scalar(assign.value, symbols, replaced=replaced)}")
     return lines + [f"{element(symbols[name])} = {name}" for name in states if name in written]
 
 
@@ -135,14 +141,7 @@ def render_shared(statements: list[str], symbols: dict[str, Symbol], batch: str)
     per_sample = frozenset(_states(statements, symbols, shared=False))
     lines = [f"{name} = {element(symbols[name])}" for name in shared if read_before_written(name, parsed)]
     sums, replaced = _reduction_loops(parsed, symbols, "sum_b", "b", f"{batch}.shape[0]", per_sample)
-    lines += sums
-    written = set()
-    for assign in parsed:
-        target = assign.targets[0].id
-        _check_target(symbols, target)
-        written.add(target)
-        lines.append(f"{target} = {scalar(assign.value, symbols, replaced=replaced)}")
-    return lines + [f"{element(symbols[name])} = {name}" for name in shared if name in written]
+    return lines + sums + _assignments(parsed, symbols, shared, replaced)
 
 
 def _names_outside(node: ast.AST, function: str) -> set[str]:
