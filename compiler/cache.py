@@ -19,7 +19,7 @@ from snnc.compiler.ops.connection import code_decisions
 from snnc.compiler.options import CompileOptions
 from snnc.ir.schema import OPS
 
-GENERATOR_VERSION = "3"
+GENERATOR_VERSION = "4"
 
 
 def _signature(value) -> object:
@@ -49,12 +49,14 @@ def structure_key(ir: nx.DiGraph, options: CompileOptions) -> str:
                   [[m.name, list(m.target) if isinstance(m.target, tuple) else m.target,
                     list(m.state_vars), m.time] for m in ir.graph["monitors"]]],
         "layers": [[name, a["op"], a["index"], a["learning"], list(a["shape"]), sorted(a["options"].items()),
+                    sorted(a.get("run", {}).items()),
                     {k: _signature(v) for k, v in sorted(a["params"].items())},
                     {k: [str(v.dtype) if k != "s" else "spikes",
                          list(v.shape) if k in OPS[a["op"]].shared_state else list(v.shape[1:])]
                      for k, v in sorted(a["state"].items())}]
                    for name, a in ir.nodes(data=True)],
         "connections": [[list(edge), a["op"], a["index"], sorted(a["options"].items()),
+                         sorted(a.get("run", {}).items()),
                          {k: _signature(v) for k, v in sorted(a["params"].items())}]
                         for edge, a in ((e, ir.edges[e]) for e in ir.edges)],
     }

@@ -35,13 +35,18 @@ class Symbol:
     ``kind``: ``state`` (a ``[B, n]`` buffer updated in place, or ``[n]`` when
     ``shared`` by the batch), ``arg`` (a read-only argument, ``per_neuron`` ``[n]`` or
     scalar), ``random`` (this step's uniform numbers, ``[T, B]`` or ``[T, B, n]`` when
-    ``per_neuron``) or ``local`` (a temporary).
+    ``per_neuron``), ``step`` (a run's mask for every sample, ``[T, n]`` when
+    ``per_step``, else ``[1, n]``) or ``local`` (a temporary).
     """
 
-    kind: Literal["state", "arg", "random", "local"]
+    kind: Literal["state", "arg", "random", "step", "local"]
     ref: str
     per_neuron: bool = False
     shared: bool = False
+    per_step: bool = False
+
+    def step_row(self) -> str:
+        return "t" if self.per_step else "0"
 
 
 def parse(statements: list[str]) -> list[ast.Assign]:
@@ -81,6 +86,8 @@ class TorchExpr(ast.NodeTransformer):
         if symbol is not None and symbol.kind == "random":
             code = f"{symbol.ref}[t]" if symbol.per_neuron else f"{symbol.ref}[t][:, None]"
             return ast.parse(code, mode="eval").body
+        if symbol is not None and symbol.kind == "step":
+            return ast.parse(f"{symbol.ref}[{symbol.step_row()}]", mode="eval").body
         return ast.Name(id=symbol.ref if symbol else node.id, ctx=ast.Load())
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
@@ -106,8 +113,8 @@ def render_torch(statements: list[str], symbols: dict[str, Symbol]) -> list[str]
         symbol = symbols.get(target)
         if symbol is not None and symbol.kind == "state":
             lines.append(f"{symbol.ref}.copy_({expr})")
-        elif symbol is not None and symbol.kind == "arg":
-            raise ValueError(f"element statement assigns to the argument {target!r}")
+        elif symbol is not None and symbol.kind in ("arg", "random", "step"):
+            raise ValueError(f"element statement assigns to the {symbol.kind} {target!r}")
         else:
             lines.append(f"{symbol.ref if symbol else target} = {expr}")
     return lines

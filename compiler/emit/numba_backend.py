@@ -59,7 +59,7 @@ class NumbaEmitter(ScheduleEmitter):
         per_sample = self.is_per_sample(nest)
         renderer = LoopNestRenderer(nest, operands, bound=frozenset({"b"}) if per_sample else frozenset())
         if per_sample and renderer.rows_pattern() is not None:
-            parallel = edge_label(edge) in self.ir.graph["loop_nest"]["parallel_rows"]
+            parallel = isinstance(edge, tuple) and edge_label(edge) in self.ir.graph["loop_nest"]["parallel_rows"]
             self.uses_prange |= parallel
             lines, scratch = renderer.rows(self.plan.prefixes[edge], parallel)
             self.scratch += [line for line in scratch if line not in self.scratch]

@@ -35,7 +35,9 @@ class BufferSpec:
     ``state`` (a layer's or connection's state, ``[B, n]``, or ``[n]`` when shared by
     the batch, updated in place), ``temp`` (a connection's end-of-run temporary),
     ``input`` (a run input ``[T, B, n]``), ``random`` (uniform numbers the runtime
-    draws for the run, ``[T, B]`` or ``[T, B, n]``), ``scratch`` (a layer's synaptic input
+    draws for the run, ``[T, B]`` or ``[T, B, n]``), ``mask`` (a ``Network.run`` mask given
+    for this run: a layer's ``clamp`` / ``unclamp`` / ``inject_v``, ``[T, n]`` or ``[1, n]``;
+    a connection's weight ``mask``, shaped as ``w``), ``scratch`` (a layer's synaptic input
     ``[B, n]``), ``monitor`` (steps of ``recorded``'s ``var``, ``[R, ...]``; its
     owner is the monitor's name).
     """
@@ -81,6 +83,8 @@ class BufferPlan:
                 symbols[spec.var] = Symbol("arg", spec.name, per_neuron=len(spec.shape) == 1)
             elif spec.role == "random":
                 symbols[spec.var] = Symbol("random", spec.name, per_neuron=len(spec.shape) == 3)
+            elif spec.role == "mask":
+                symbols[spec.var] = Symbol("step", spec.name, per_step=spec.shape[0] == "T")
         return symbols
 
 
@@ -136,9 +140,12 @@ def build_plan(ir: nx.DiGraph, backend: str) -> BufferPlan:
         for var, per in op.random(attrs).items():
             shape = ("T", "B", n) if per == "neuron" else ("T", "B")
             add(BufferSpec(plan.name(layer, var), "random", layer, var, "float32", shape))
+        for var, per_step in attrs.get("run", {}).items():
+            add(BufferSpec(plan.name(layer, var), "mask", layer, var,
+                           "float32" if var == "inject_v" else "bool", ("T" if per_step else 1, n)))
         if external is not None:
             add(BufferSpec(plan.name(layer, "in"), "input", layer, "in", external, ("T", "B", n)))
-        if synaptic or external is None:
+        if synaptic or external is None or op.nests(attrs):
             add(BufferSpec(plan.name(layer, "I"), "scratch", layer, "I", "float32", ("B", n)))
     for edge in connections_in_order(ir):
         if is_opaque(ir.edges[edge]):
@@ -152,6 +159,9 @@ def build_plan(ir: nx.DiGraph, backend: str) -> BufferPlan:
             plan.values[plan.name(edge, var)] = value
         for var, shape in op.temps(ctx).items():
             add(BufferSpec(plan.name(edge, var), "temp", edge, var, "float32", tuple(shape)))
+        if ctx.attrs.get("run", {}).get("mask"):
+            add(BufferSpec(plan.name(edge, "mask"), "mask", edge, "mask", "bool",
+                           tuple(ctx.params["w"].shape)))
     for spec in ir.graph["monitors"]:
         for var in spec.state_vars:
             recorded = plan.find(spec.target, var, "state") or plan.find(spec.target, var, "arg")

@@ -14,7 +14,7 @@ import networkx as nx
 
 from snnc.compiler.emit.plan import BufferPlan, BufferSpec
 from snnc.compiler.nest import BATCH, Nest, Operand
-from snnc.compiler.ops import CONNECTION_OPS
+from snnc.compiler.ops import CONNECTION_OPS, LAYER_OPS
 from snnc.compiler.ops.opaque import is_opaque
 from snnc.compiler.ops.connection import (build_operands, context, learn_nests, propagate_nests,
                                           to_csr)
@@ -58,7 +58,7 @@ class ScheduleEmitter(ABC):
             if spec is not None and spec.role in ("state", "scratch"):
                 ends[role] = (spec.name, spec.dtype)
         args = [(spec.var, spec.name, spec.dtype, spec.shape) for spec in self.plan.buffers
-                if spec.owner == edge and spec.role in ("arg", "temp")]
+                if spec.owner == edge and spec.role in ("arg", "temp", "mask")]
         return build_operands(op.synapse_map(ctx), ends, args, tuple(ctx.params["w"].shape))
 
     def propagate_nests(self, edge) -> list[Nest]:
@@ -73,6 +73,23 @@ class ScheduleEmitter(ABC):
         ctx, op = self.context(edge)
         path = op.fast_paths.get(self.backend) if self.fast_paths else None
         return (lambda: path(ctx, {role: o.ref for role, o in self.operands(edge).items()})) if path else None
+
+    def layer_nests(self, layer: str) -> tuple[list[Nest], dict[str, Operand]]:
+        """A model's own per-step nests (before its statements) and their operands:
+        ``s`` (its spikes), ``I`` (its input this step) and its arguments."""
+        attrs = self.ir.nodes[layer]
+        nests = LAYER_OPS[attrs["op"]].nests(attrs)
+        domains = {d.name for nest in nests for d in nest.domains}
+        roles = {role for nest in nests for role in nest.roles()} - domains
+        operands: dict[str, Operand] = {}
+        for spec in self.plan.buffers:
+            if spec.owner != layer or spec.var not in roles:
+                continue
+            if (spec.role, spec.var) in (("state", "s"), ("scratch", "I")):
+                operands[spec.var] = Operand(spec.name, (BATCH, attrs["n"]), flat=True, dtype=spec.dtype)
+            elif spec.role == "arg":
+                operands[spec.var] = Operand(spec.name, tuple(spec.shape), scalar=not spec.shape, dtype=spec.dtype)
+        return nests, operands
 
     def learn_nests(self, edge) -> list[Nest]:
         ctx, op = self.context(edge)
@@ -156,7 +173,12 @@ class ScheduleEmitter(ABC):
             return [f"# external input of {label(op.target)}"] + self.emit_external(op)
         if op.action == "update":
             attrs = self.ir.nodes[op.target]
-            return [f"# layer {label(op.target)} ({attrs['cls']}, {attrs['op']})"] + self.emit_update(op)
+            lines = [f"# layer {label(op.target)} ({attrs['cls']}, {attrs['op']})"]
+            nests, operands = self.layer_nests(op.target)
+            for k, nest in enumerate(nests):
+                lines.append(f"# {nest.label}" + (f", guard {nest.guard}" if nest.guard else ""))
+                lines += self.emit_nest(nest, operands, op.target, first and k == 0)
+            return lines + self.emit_update(op)
         if op.action == "learn":
             return self.nests_block(self.learn_nests(op.target), op.target)
         if op.action == "record":
@@ -174,12 +196,16 @@ class ScheduleEmitter(ABC):
         zeroed: set[str] = set()
         for op in self.ir.graph["schedule"]:
             first = False
-            if op.action == "propagate" and op.target[1] not in zeroed:
-                zeroed.add(op.target[1])
+            receiver = op.target[1] if op.action == "propagate" else op.target
+            adds = op.action == "propagate" or op.action == "update" and self.layer_nests(op.target)[0] \
+                or op.action == "external" and self.has_scratch(op.target)
+            if adds and receiver not in zeroed:
                 first = True
-                zero = self.emit_zero(op.target[1])
+                zero = self.emit_zero(receiver)
                 if zero:
-                    loop += [f"# synaptic input of {label(op.target[1])} starts from zero", *zero]
+                    loop += [f"# input of {label(receiver)} starts from zero", *zero]
+                if zero or op.action != "external":    # numba-cuda adds external input in the update
+                    zeroed.add(receiver)
             loop += self.step_block(op, first)
         end: list[str] = []
         for op in self.ir.graph["end_of_run"]:

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import torch
 
-from snnc.compiler.ops.base import LayerOp, per_neuron, register_layer_op, trace_statements
+from snnc.compiler.ops.base import (LayerOp, bool_spikes, inject_statements, per_neuron, register_layer_op,
+                                    trace_statements)
 from snnc.compiler.ops.lif import bind as lif_bind
 
 
@@ -37,7 +38,8 @@ def bind(attrs: dict, dt: float) -> dict[str, torch.Tensor]:
 
 def statements(attrs: dict) -> list[str]:
     learning = bool(attrs["learning"])
-    lines = ["theta = theta * theta_decay"] if learning else []
+    lines = inject_statements(attrs)
+    lines += ["theta = theta * theta_decay"] if learning else []
     lines += [
         "v = (v - rest) * decay + rest",
         "v = v + where(refrac_count > 0, 0.0, I)",
@@ -68,5 +70,5 @@ def writes_shared(attrs: dict) -> bool:
 
 for name in ("adaptive_lif", "diehl_and_cook"):
     register_layer_op(LayerOp(name=name, bind=bind, statements=statements,
-                              spike_dtype=lambda attrs, external, has_synaptic: torch.bool,
+                              spike_dtype=bool_spikes,
                               writes_shared=writes_shared, random=random))

@@ -10,7 +10,14 @@ Names in layer statements:
 * ``I`` – the layer's input this step (synaptic + external), a local value;
 * the layer's state variables (``s``, ``v``, ``x``, …) – read and written in place;
 * its arguments (parameters and values derived from them, e.g. ``decay``) – read only;
+* this run's masks of ``Network.run`` (``clamp``, ``unclamp``: bool; ``inject_v``:
+  values), per neuron, ``[n]`` for the whole run or one row per step, present when
+  the layer's ``run`` attribute names them;
 * any other assigned name – a local temporary.
+
+A model may also add per-step synaptic work of its own (``nests``, e.g. Izhikevich's
+intrinsic coupling ``I += S @ s``): nests over the roles ``s`` (the layer's spikes),
+``I`` (its input this step) and its arguments, run just before its statements.
 """
 from __future__ import annotations
 
@@ -36,6 +43,7 @@ class LayerOp:
     spike_dtype: Callable[[dict, str | None, bool], torch.dtype]
     writes_shared: Callable[[dict], bool] = lambda attrs: False
     random: Callable[[dict], dict[str, str]] = lambda attrs: {}
+    nests: Callable[[dict], list] = lambda attrs: []
 
 
 LAYER_OPS: dict[str, LayerOp] = {}
@@ -67,10 +75,21 @@ def trace_args(attrs: dict, dt: float) -> ArgValues:
     }
 
 
+def inject_statements(attrs: dict) -> list[str]:
+    """``injects_v`` of ``Network.run``: added to ``v`` before the step (spec 2.4)."""
+    return ["v = v + inject_v"] if "inject_v" in attrs.get("run", {}) else []
+
+
 def trace_statements(attrs: dict, spiked: str = "s") -> list[str]:
-    """The shared end of every node update: spike trace and summed input."""
+    """The shared end of every node update: the run's ``clamp`` / ``unclamp`` of the
+    spikes (after the model's spike decision, spec 2.4 / quirk Q7), then spike trace
+    and summed input. ``spiked`` is how a spike reads (``nonzero(s)`` for layers whose
+    spikes are numbers)."""
     options = attrs["options"]
-    lines = []
+    run = attrs.get("run", {})
+    on, off = ("True", "False") if spiked == "s" else ("1.0", "0.0")
+    lines = [f"s = where(clamp, {on}, s)"] if "clamp" in run else []
+    lines += [f"s = where(unclamp, {off}, s)"] if "unclamp" in run else []
     if options.get("traces"):
         lines.append("x = x * trace_decay")
         if options.get("traces_additive"):
@@ -80,3 +99,32 @@ def trace_statements(attrs: dict, spiked: str = "s") -> list[str]:
     if options.get("sum_input"):
         lines.append("summed = summed + I")
     return lines
+
+
+def bool_spikes(attrs: dict, external: str | None, has_synaptic: bool) -> torch.dtype:
+    """Spike dtype of every model that decides spikes by a threshold."""
+    return torch.bool
+
+
+def dt_value(dt: float) -> torch.Tensor:
+    return torch.tensor(dt, dtype=torch.float32)
+
+
+def decay(attrs: dict, dt: float, time_constant: str) -> torch.Tensor:
+    """``exp(-dt / tc)`` per neuron (or a scalar)."""
+    return torch.exp(-dt_value(dt) / per_neuron(attrs["params"][time_constant], attrs["shape"]))
+
+
+def neuron_args(attrs: dict, dt: float, *names: str) -> ArgValues:
+    """The named parameters per neuron, ``dt``, ``lbound`` when set, and the trace
+    arguments."""
+    params, shape = attrs["params"], attrs["shape"]
+    args = {"dt": dt_value(dt)}
+    args.update({name: per_neuron(params[name], shape) for name in names})
+    if params.get("lbound") is not None:
+        args["lbound"] = per_neuron(params["lbound"], shape)
+    return {**args, **trace_args(attrs, dt)}
+
+
+def lbound_statements(attrs: dict) -> list[str]:
+    return ["v = max(v, lbound)"] if attrs["params"].get("lbound") is not None else []

@@ -86,6 +86,7 @@ class ConnectionContext:
     target: dict
     backend: str
     batch_size: int = 1
+    learning: bool = True
 
     @property
     def label(self) -> str:
@@ -125,7 +126,7 @@ def register_connection_op(op: ConnectionOp) -> ConnectionOp:
 
 def context(ir: nx.DiGraph, edge: tuple[str, str], backend: str = "torch") -> ConnectionContext:
     return ConnectionContext(edge, ir.edges[edge], ir.nodes[edge[0]], ir.nodes[edge[1]],
-                             backend, int(ir.graph["batch_size"]))
+                             backend, int(ir.graph["batch_size"]), bool(ir.graph["learning"]))
 
 
 # -- the one place that says what a connection does to its weights -----------------
@@ -134,12 +135,18 @@ def has_rule(attrs: dict) -> bool:
     return attrs["options"].get("rule") is not None
 
 
+def has_mask(attrs: dict) -> bool:
+    """The run masks this connection's weights (``Network.run(masks=...)``)."""
+    return bool(attrs.get("run", {}).get("mask"))
+
+
 def learns(ir: nx.DiGraph, edge: tuple[str, str]) -> bool:
-    """Per-step weight work: a learning rule or weight decay, while the network learns
-    (an opaque connection's ``update``, its own or the inherited eager one, is called
-    every step, as BindsNET calls every connection's)."""
+    """Per-step weight work: a learning rule or weight decay while the network learns,
+    and a run's weight mask whether it learns or not (an opaque connection's
+    ``update``, its own or the inherited eager one, is called every step, as BindsNET
+    calls every connection's)."""
     attrs = ir.edges[edge]
-    if is_opaque(attrs):
+    if is_opaque(attrs) or has_mask(attrs):
         return True
     return bool(ir.graph["learning"]) and (has_rule(attrs) or attrs["params"].get("weight_decay") is not None)
 
@@ -165,7 +172,7 @@ def code_decisions(ir: nx.DiGraph, edge: tuple[str, str]) -> list:
     if is_opaque(attrs):
         return [attrs["cls"], learns(ir, edge), normalizes(ir, edge)]
     clamp = has_rule(attrs) and clamps(context(ir, edge))
-    return [learns(ir, edge), normalizes(ir, edge), clamp]
+    return [learns(ir, edge), normalizes(ir, edge), clamp, has_mask(attrs)]
 
 
 def reads_traces(attrs: dict) -> tuple[bool, bool]:
@@ -192,10 +199,17 @@ def propagate_nests(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest]:
 
 
 def learn_nests(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest]:
-    """The rule's per-synapse terms (summed over the batch and every shared position,
-    since those domains do not index ``w``), then weight decay, then the clamp."""
+    """While learning: the rule's per-synapse terms (summed over the batch and every
+    shared position, since those domains do not index ``w``), then weight decay, then
+    the clamp. Then, learning or not, the run's weight mask (``w = 0`` where masked)."""
     nests = []
     weight = synapses.access("w")
+    domains = synapses.weight_domains()
+    mask = [Nest(f"{ctx.label} weight mask", domains, weight,
+                 f"where(nonzero(mask[{', '.join(synapses.weight)}]), 0.0, {weight})", "assign")] \
+        if has_mask(ctx.attrs) else []
+    if not ctx.learning:
+        return mask
     accesses = {role: synapses.access(role) for role in ("s_pre", "x_pre", "s_post", "x_post")}
     rule = ctx.options.get("rule")
     if rule is not None:
@@ -205,7 +219,6 @@ def learn_nests(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest]:
                 expression = f"({expression}) * inverse_batch"
             nests.append(Nest(f"{ctx.label} {rule} term {k}", synapses.all_domains(), weight,
                               expression, "add", guard=accesses[guard]))
-    domains = synapses.weight_domains()
     if ctx.params.get("weight_decay") is not None:
         nests.append(Nest(f"{ctx.label} weight decay", domains, weight, f"{weight} * decay_factor",
                           "assign"))
@@ -213,7 +226,7 @@ def learn_nests(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest]:
         low, high = (_bound_access(ctx, name, synapses) for name in ("wmin", "wmax"))
         nests.append(Nest(f"{ctx.label} clamp", domains, weight, f"min(max({weight}, {low}), {high})",
                           "assign"))
-    return nests
+    return nests + mask
 
 
 def clamps(ctx: ConnectionContext) -> bool:
@@ -262,7 +275,7 @@ def build_operands(synapses: SynapseMap, ends: dict[str, tuple[str, str]],
         if var.endswith("_table"):
             continue
         role = var.removesuffix("_bits")
-        logical = w_shape if role in ("w", "wmin", "wmax") else tuple(shape)
+        logical = w_shape if role in ("w", "wmin", "wmax", "mask") else tuple(shape)
         if not shape:
             roles[role] = Operand(ref, scalar=True, dtype=dtype)
         else:

@@ -26,3 +26,9 @@ INPUT = register_layer_op(LayerOp(
     name="input", bind=lambda attrs, dt: trace_args(attrs, dt), statements=statements,
     spike_dtype=spike_dtype,
 ))
+
+# ``PassThroughNodes`` (conversion): the same step; the clamp and traces apply (quirk Q56 fixed).
+register_layer_op(LayerOp(
+    name="pass_through", bind=lambda attrs, dt: trace_args(attrs, dt), statements=statements,
+    spike_dtype=spike_dtype,
+))

@@ -30,6 +30,10 @@ def _check_params(owner: str, schema, params: dict, shape: tuple[int, ...] | Non
         value = params.get(name)
         if value is None:
             continue
+        if name in schema.matrix_params:
+            n = math.prod(shape)
+            _check_tensor(owner, name, value, (n, n))
+            continue
         _check_tensor(owner, name, value, None)
         if shape is not None:
             try:

@@ -35,6 +35,8 @@ class ScalarExpr(ast.NodeTransformer):
         if symbol is not None and symbol.kind == "random":
             ref = f"{symbol.ref}[t, b, j]" if symbol.per_neuron else f"{symbol.ref}[t, b]"
             return ast.parse(ref, mode="eval").body
+        if symbol is not None and symbol.kind == "step":
+            return ast.parse(f"{symbol.ref}[{symbol.step_row()}, j]", mode="eval").body
         if symbol is not None and symbol.kind == "state" and node.id in self.direct:
             return ast.parse(element(symbol), mode="eval").body
         return ast.Name(id=node.id, ctx=ast.Load())
@@ -90,7 +92,7 @@ def _states(statements: list[str], symbols: dict[str, Symbol], shared: bool | No
 
 def _check_target(symbols: dict[str, Symbol], target: str) -> None:
     symbol = symbols.get(target)
-    if symbol is not None and symbol.kind in ("arg", "random"):
+    if symbol is not None and symbol.kind in ("arg", "random", "step"):
         raise ValueError(f"element statement assigns to the {symbol.kind} {target!r}")
 
 

@@ -54,11 +54,15 @@ def connection_attrs(connection, index: int = 0) -> dict:
 
 
 def record_network(network, *, input_dtypes: dict[str, torch.dtype] | None = None,
-                   one_step: bool = False) -> nx.DiGraph:
+                   one_step: bool = False, run: dict | None = None) -> nx.DiGraph:
     """The IR of ``network`` for a run whose external inputs have ``input_dtypes``.
 
-    Tensors are referenced, not copied: the IR shows the network's current values.
+    ``run`` names the masks the run is given: ``{layer: {"clamp": per_step, ...}}``
+    and ``{(source, target): {"mask": True}}``; they become each object's ``run``
+    attribute. Tensors are referenced, not copied: the IR shows the network's
+    current values.
     """
+    run = run or {}
     ir = nx.DiGraph()
     ir.graph.update(
         dt=float(network.dt),
@@ -69,9 +73,10 @@ def record_network(network, *, input_dtypes: dict[str, torch.dtype] | None = Non
         monitors=[],
     )
     for index, (name, layer) in enumerate(network.layers.items()):
-        ir.add_node(name, **layer_attrs(layer, index))
+        ir.add_node(name, **layer_attrs(layer, index), run=dict(run.get(name, {})))
     for index, ((source, target), connection) in enumerate(network.connections.items()):
-        ir.add_edge(source, target, **connection_attrs(connection, index))
+        ir.add_edge(source, target, **connection_attrs(connection, index),
+                    run=dict(run.get((source, target), {})))
     for name, monitor in network.monitors.items():
         ir.graph["monitors"].append(MonitorSpec(
             name=name, target=_monitor_target(network, name, monitor),

@@ -15,7 +15,8 @@ A network is a ``networkx.DiGraph``:
   input in the run being compiled), and, once the ``schedule`` pass ran, ``schedule`` (list of
   :class:`ScheduledOp`) and ``end_of_run`` (list of :class:`ScheduledOp`).
 
-Each op is described by an :class:`OpSchema`: its params, optional params (may be
+Each op is described by an :class:`OpSchema`: its params (per neuron: a scalar or
+broadcastable to the layer shape; ``matrix_params``: ``[n, n]``), optional params (may be
 None), state variables (per sample ``[B, *shape]``, or ``shared_state`` ``[*shape]``
 shared by the batch, like ``theta``), options, and for a connection the rule giving
 its weight shape from the source and target shapes. ``validate``, the buffer plan,
@@ -43,6 +44,7 @@ class OpSchema:
     state: tuple[str, ...] = ()
     options: tuple[str, ...] = ()
     shared_state: tuple[str, ...] = ()
+    matrix_params: tuple[str, ...] = ()
     weight_shape: Callable[[tuple, tuple, dict], tuple] | None = None
 
     def state_shape(self, var: str, batch: int | str, shape: tuple) -> tuple:
@@ -142,6 +144,71 @@ register_op(OpSchema(
     state=("s", "v", "refrac_count", "theta"),
     shared_state=("theta",),
     options=LAYER_OPTIONS + ("one_spike",),
+))
+
+
+_TRACES = " then clamp / unclamp of the run (s = 1 / 0 where masked), then traces."
+
+register_op(OpSchema(
+    name="mcculloch_pitts", kind=LAYER,
+    doc="v = I; s = v >= thresh;" + _TRACES,
+    params=("thresh",), state=("s", "v"), options=LAYER_OPTIONS,
+))
+
+register_op(OpSchema(
+    name="if", kind=LAYER,
+    doc="v += I where refrac_count <= 0; refrac_count -= dt; s = v >= thresh; where s: "
+        "refrac_count = refrac, v = reset; v = max(v, lbound) if lbound;" + _TRACES,
+    params=("thresh", "reset", "refrac"), optional_params=("lbound",),
+    state=("s", "v", "refrac_count"), options=LAYER_OPTIONS,
+))
+
+register_op(OpSchema(
+    name="subtractive_if", kind=LAYER,
+    doc="v += I where refrac_count == 0; refrac_count = refrac_count - dt where > 0, else 0; "
+        "s = v >= thresh; where s: refrac_count = refrac, v -= thresh; lbound;" + _TRACES,
+    params=("thresh", "reset", "refrac"), optional_params=("lbound",),
+    state=("s", "v", "refrac_count"), options=LAYER_OPTIONS,
+))
+
+register_op(OpSchema(
+    name="boosted_lif", kind=LAYER,
+    doc="v *= exp(-dt/tc_decay); I = 0 where refrac_count > 0; refrac_count -= dt; v += I; "
+        "s = v >= thresh; where s: refrac_count = refrac, v = 0;" + _TRACES,
+    params=("thresh", "refrac", "tc_decay"), state=("s", "v", "refrac_count"), options=LAYER_OPTIONS,
+))
+
+register_op(OpSchema(
+    name="current_lif", kind=LAYER,
+    doc="v = (v - rest)*exp(-dt/tc_decay) + rest; i *= exp(-dt/tc_i_decay); refrac_count -= dt; "
+        "i += I; v += i where refrac_count <= 0; s = v >= thresh; where s: refrac_count = refrac, "
+        "v = reset; lbound;" + _TRACES,
+    params=("thresh", "rest", "reset", "refrac", "tc_decay", "tc_i_decay"), optional_params=("lbound",),
+    state=("s", "v", "i", "refrac_count"), options=LAYER_OPTIONS,
+))
+
+register_op(OpSchema(
+    name="srm0", kind=LAYER,
+    doc="v = (v - rest)*exp(-dt/tc_decay) + rest; v += eps_0*I where refrac_count <= 0; "
+        "rho = rho_0*exp((v - thresh)/d_thresh); s_prob = 1 - exp(-rho*dt); refrac_count -= dt; "
+        "s = u < s_prob (u uniform per neuron and step); where s: refrac_count = refrac, v = reset; "
+        "lbound;" + _TRACES,
+    params=("thresh", "rest", "reset", "refrac", "tc_decay", "eps_0", "rho_0", "d_thresh"),
+    optional_params=("lbound",), state=("s", "v", "refrac_count", "rho", "s_prob"), options=LAYER_OPTIONS,
+))
+
+register_op(OpSchema(
+    name="izhikevich", kind=LAYER,
+    doc="where s (previous step): v = c, u += d; I += S @ s; twice: v += dt*0.5*(0.04 v^2 + 5 v + "
+        "140 - u + I); u += dt*a*(b v - u); v = max(v, lbound) if lbound; s = v >= thresh;" + _TRACES,
+    params=("thresh", "rest", "a", "b", "c", "d", "S"), optional_params=("lbound",),
+    matrix_params=("S",), state=("s", "v", "u"), options=LAYER_OPTIONS,
+))
+
+register_op(OpSchema(
+    name="pass_through", kind=LAYER,
+    doc="s = I (float; the external dtype when that is the only input);" + _TRACES,
+    state=("s",), options=LAYER_OPTIONS,
 ))
 
 
