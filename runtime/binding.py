@@ -31,13 +31,14 @@ def _tensors(network) -> list[torch.Tensor]:
 
 
 def fingerprint(network, input_dtypes: dict, one_step: bool, versioned: list[torch.Tensor],
-                pinned: list[torch.Tensor]) -> tuple:
+                pinned: list[torch.Tensor], masks: tuple = ()) -> tuple:
     """Everything about ``network`` and the call that the bound arguments depend on;
     ``versioned``: the tensors whose version counters matter; ``pinned``: those the run
-    reads zero-copy, whose memory must stay where it was bound (``w.data = other``)."""
+    reads zero-copy, whose memory must stay where it was bound (``w.data = other``);
+    ``masks``: which run masks (clamp, weight masks, …) the call gives, and how."""
     return (CHANGES[0], len(network.layers), len(network.connections), len(network.monitors),
             one_step, tuple(input_dtypes.items()), tuple([t._version for t in versioned]),
-            tuple([t.data_ptr() for t in pinned]))
+            tuple([t.data_ptr() for t in pinned]), masks)
 
 
 def split_tensors(network, bound: list[torch.Tensor]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
@@ -86,4 +87,5 @@ class Bound:
     inputs: list[tuple[int, str]] = field(default_factory=list)
     recordings: list[Recording] = field(default_factory=list)
     randoms: list[tuple[int, tuple]] = field(default_factory=list)
+    masks: list[tuple[int, object, str]] = field(default_factory=list)
     shapes: dict[tuple[int, int], list[tuple[int, ...]]] = field(default_factory=dict)

@@ -14,7 +14,7 @@ import torch
 from snnc.compiler import (BACKENDS, BufferSpec, CompileOptions, CompiledModule, bind_arguments,
                            compile_lowered, lower)
 from snnc.compiler.cost_model import unsupported
-from snnc.errors import SnncError
+from snnc.errors import SnncError, warn
 from snnc.ir import record_network
 from snnc.network.nodes import AbstractInput
 from snnc.runtime.adapters import ADAPTERS
@@ -22,6 +22,7 @@ from snnc.runtime.binding import Bound, Recording, fingerprint, split_tensors
 from snnc.runtime.buffers import output_buffer, small_output_array
 from snnc.runtime.inputs import count_steps, normalize_inputs
 from snnc.runtime.loader import load_module
+from snnc.runtime.run_options import check_reward, prepare
 
 AUTO = "auto"
 log = logging.getLogger("snnc.runtime")
@@ -95,7 +96,9 @@ class Program:
         self.last_run = RunStats()
         default_inputs = {name: torch.float32 for name, layer in network.layers.items()
                           if isinstance(layer, AbstractInput)}
-        self._last = self._compile(record_network(network, input_dtypes=default_inputs))
+        self._last: _Compiled | None = None     # an empty network compiles nothing
+        if network.layers:
+            self._last = self._compile(record_network(network, input_dtypes=default_inputs))
 
     def _fall_back(self, ir: nx.DiGraph) -> None:
         """``auto``: move to torch (and say why) when this IR needs what only torch runs;
@@ -109,23 +112,28 @@ class Program:
             self._adapt = ADAPTERS["torch"]
 
     # -- inspection ---------------------------------------------------------------
+    def _module(self) -> CompiledModule:
+        if self._last is None:
+            raise SnncError("program: nothing was compiled (the network has no layers)")
+        return self._last.module
+
     @property
     def source(self) -> str:
         """The generated source of the most recent compilation."""
-        return self._last.module.source
+        return self._module().source
 
     @property
     def source_path(self):
-        return self._last.module.path
+        return self._module().path
 
     @property
     def ir(self) -> nx.DiGraph:
         """The IR after the last pass of the most recent compilation."""
-        return self._last.module.ir
+        return self._module().ir
 
     def report(self) -> str:
         """Pass timings, compile time and the last run's time, as a table."""
-        module = self._last.module
+        module = self._module()
         lines = [f"snnc program  backend={module.backend}  key={module.key}",
                  f"source        {module.path}"]
         lines += [f"pass {t.name:<12} {t.seconds * 1e3:9.3f} ms" for t in module.timings]
@@ -175,28 +183,37 @@ class Program:
     # -- running ------------------------------------------------------------------
     def run(self, inputs: dict[str, torch.Tensor], time: float, one_step: bool = False,
             progress_bar: bool = False, **kwargs: Any) -> None:
-        """Simulate ``int(time / dt)`` steps from the network's current state."""
-        if kwargs:
-            raise SnncError(f"run: unsupported keyword argument(s) {sorted(kwargs)}; this version "
-                            "supports inputs, time, one_step and progress_bar")
+        """Simulate ``int(time / dt)`` steps from the network's current state.
+
+        Keyword arguments as ``Network.run``: ``clamp``, ``unclamp``, ``injects_v``,
+        ``masks``, ``reward`` (through the network's ``reward_fn`` when it has one),
+        ``a_plus``, ``a_minus`` (see :mod:`snnc.runtime.run_options`).
+        """
         network = self.network
         steps = count_steps(time, network.dt)
         shaped, batch = normalize_inputs(network, inputs, steps, self._device)
+        if network.reward_fn is not None and kwargs.get("reward") is not None:
+            kwargs["reward"] = network.reward_fn.compute(**kwargs)
+        check_reward(network, kwargs)
+        structure, masks = prepare(network, steps, kwargs)
         if batch is not None and batch != network.batch_size:
-            network.set_batch_size(batch)
-        if steps == 0:
+            _batch_changes(network, batch)
+        if steps == 0 or not network.layers:
             return
         input_dtypes = {k: v.dtype for k, v in shaped.items()}
+        shape = tuple(sorted((str(owner), tuple(sorted(given.items()))) for owner, given in structure.items()))
         bound = self._bound
-        if bound is None or \
-                fingerprint(network, input_dtypes, one_step, bound.versioned, bound.pinned) != bound.print:
-            bound = self._rebind(input_dtypes, one_step)
+        if bound is None or fingerprint(network, input_dtypes, one_step, bound.versioned, bound.pinned,
+                                        shape) != bound.print:
+            bound = self._rebind(input_dtypes, one_step, structure, shape)
         compiled, adapt, batch = bound.compiled, self._adapt, network.batch_size
         args = list(bound.static)
         for position, layer in bound.inputs:
             args[position] = adapt(shaped[layer])
         for position, shape in bound.randoms:
             args[position] = adapt(torch.rand(_sizes(shape, batch, steps, None), device=self._device))
+        for position, owner, var in bound.masks:
+            args[position] = adapt(masks[(owner, var)].to(self._device))
         shapes = bound.shapes.get((batch, steps))
         if shapes is None:
             shapes = bound.shapes[batch, steps] = [_sizes(r.shape, batch, steps, r.time)
@@ -218,10 +235,11 @@ class Program:
                 buffer = buffer.view(*buffer.shape[:-1], *recording.layer_shape)
             recording.monitor.append(recording.var, buffer)
 
-    def _rebind(self, input_dtypes: dict[str, torch.dtype], one_step: bool) -> Bound:
+    def _rebind(self, input_dtypes: dict[str, torch.dtype], one_step: bool, structure: dict,
+                shape: tuple) -> Bound:
         """Record the IR, find (or compile) its module and bind every static argument."""
         network = self.network
-        ir = record_network(network, input_dtypes=input_dtypes, one_step=one_step)
+        ir = record_network(network, input_dtypes=input_dtypes, one_step=one_step, run=structure)
         compiled = self._compile(ir, bind_next=True)
         plan = compiled.module.ir.graph["plan"]
         values = plan.values if plan.values else bind_arguments(ir, compiled.module)
@@ -246,17 +264,21 @@ class Program:
                 layer = None if isinstance(spec.recorded, tuple) else ir.nodes[spec.recorded]
                 per_neuron = layer is not None and spec.shape[-1] == layer["n"]
                 recorded = tuple(layer["shape"]) if per_neuron else None     # viewed [.., *shape]
-                bound.recordings.append(Recording(position, network.monitors[spec.owner], spec.var,
+                part = next(m for m in ir.graph["monitors"] if m.name == spec.owner)
+                sink = network.monitors[part.monitor].sink(part.part)
+                bound.recordings.append(Recording(position, sink, spec.var,
                                                   getattr(torch, spec.dtype), spec.shape, spec.time, recorded))
             elif spec.role == "random":
                 bound.randoms.append((position, spec.shape))
+            elif spec.role == "mask":
+                bound.masks.append((position, spec.owner, spec.var))
             else:
                 raise SnncError(f"runtime: unknown buffer role {spec.role!r} for {spec.name}")
             if value is not None:
                 tensors.append(value)
             static.append(None if value is None else self._adapt(value))
         bound.versioned, bound.pinned = split_tensors(network, tensors)
-        bound.print = fingerprint(network, input_dtypes, one_step, bound.versioned, bound.pinned)
+        bound.print = fingerprint(network, input_dtypes, one_step, bound.versioned, bound.pinned, shape)
         self._bound = bound
         return bound
 
@@ -284,6 +306,16 @@ class Program:
             tensor = tensor.to(dtype).contiguous()
             setattr(obj, spec.var, tensor)
         return tensor.view(-1) if len(spec.shape) == 1 else tensor.view(tensor.shape[0], -1)
+
+def _batch_changes(network, batch: int) -> None:
+    """A new batch size re-creates every layer's state and empties the monitors (as
+    BindsNET does); say so when that drops recorded data."""
+    recorded = [name for name, monitor in network.monitors.items() if monitor.has_data()]
+    if recorded:
+        warn(f"run: the batch size changes from {network.batch_size} to {batch}: layer state "
+                      f"is re-initialised and the recordings of monitor(s) {recorded} are dropped")
+    network.set_batch_size(batch)
+
 
 def _sizes(shape: tuple, batch: int, steps: int, time: int | None) -> tuple[int, ...]:
     """A planned shape with ``B`` (batch), ``T`` (steps) and ``R`` (a monitor's rows,

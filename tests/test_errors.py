@@ -143,11 +143,25 @@ def test_monitor_of_foreign_layer_names_the_monitor():
         network.run({"X": torch.zeros(5, 2)}, time=5)
 
 
-@pytest.mark.parametrize("kwarg", ["clamp", "reward", "injects_v", "no_such_option"])
-def test_unsupported_run_kwarg(kwarg):
+@pytest.mark.parametrize("kwarg", ["clamp", "unclamp", "injects_v"])
+def test_run_mask_of_the_wrong_shape(kwarg):
     network, _ = two_layer()
-    with pytest.raises(SnncError, match=kwarg):
-        network.run({"X": torch.zeros(5, 2)}, time=5, **{kwarg: {"Y": torch.tensor([True, False, False])}})
+    with pytest.raises(SnncError, match=f"{kwarg}.*'Y'"):
+        network.run({"X": torch.zeros(5, 2)}, time=5, **{kwarg: {"Y": torch.tensor([True, False])}})
+
+
+def test_reward_without_a_rule_that_reads_it():
+    network, _ = two_layer()
+    with pytest.raises(SnncError, match="reward"):
+        network.run({"X": torch.zeros(5, 2)}, time=5, reward=1.0)
+
+
+def test_unknown_run_kwarg_warns():
+    """BindsNET forwards unknown keywords silently (Q40); snnc says it ignores them."""
+    network, _ = two_layer()
+    with pytest.warns(UserWarning, match="no_such_option") as record:
+        network.run({"X": torch.zeros(5, 2)}, time=5, no_such_option=1)
+    assert record[0].filename == __file__
 
 
 def test_errors_leave_the_network_usable():
@@ -163,7 +177,7 @@ def test_errors_leave_the_network_usable():
     with pytest.raises(SnncError):
         network.run({"X": data, "Z": data}, time=6)
     with pytest.raises(SnncError):
-        network.run({"X": data}, time=6, clamp={})
+        network.run({"X": data}, time=6, clamp={"Nope": torch.tensor([True])})
     with pytest.raises(SnncError):
         network.run({"X": data[:3]}, time=6)
     assert monitor.get("v").numel() == 0

@@ -15,11 +15,14 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Rule:
-    """A learning rule: its terms, applied in order, and its docstring equations."""
+    """A learning rule: its terms, applied in order, its docstring equations, and the
+    ``Network.run`` arguments it reads (``reward``, ``a_plus``, ``a_minus``; a run
+    given one of these with no rule reading it is refused)."""
 
     name: str
     terms: tuple[tuple[str, str], ...]
     doc: str
+    reads: tuple[str, ...] = ()
 
 
 RULES: dict[str, Rule] = {}

@@ -22,8 +22,8 @@ class SubtractiveResetIFNodes(_Refractory):
     def __init__(self, n: int | None = None, shape: Iterable[int] | None = None, traces: bool = False,
                  traces_additive: bool = False, tc_trace: Number = 20.0, trace_scale: Number = 1.0,
                  sum_input: bool = False, thresh: Number = -52.0, reset: Number = -65.0,
-                 refrac: Number = 5, lbound: Number | None = None, learning: bool = True, **kwargs) -> None:
-        super().__init__(n, shape, traces, traces_additive, tc_trace, trace_scale, sum_input, learning, **kwargs)
+                 refrac: Number = 5, lbound: Number | None = None, learning: bool = True) -> None:
+        super().__init__(n, shape, traces, traces_additive, tc_trace, trace_scale, sum_input, learning)
         self._common(lbound, thresh=thresh, reset=reset, refrac=refrac)
 
     def initial_state(self) -> dict[str, Number]:

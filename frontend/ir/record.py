@@ -8,14 +8,14 @@ from snnc.errors import SnncError
 from snnc.ir.schema import OPAQUE_CONNECTION, OPAQUE_LAYER, MonitorSpec
 
 
-def _monitor_target(network, name: str, monitor) -> str | tuple[str, str]:
+def _monitor_target(network, name: str, obj) -> str | tuple[str, str]:
     for layer_name, layer in network.layers.items():
-        if monitor.obj is layer:
+        if obj is layer:
             return layer_name
     for key, connection in network.connections.items():
-        if monitor.obj is connection:
+        if obj is connection:
             return key
-    raise SnncError(f"Monitor {name!r}: its object ({type(monitor.obj).__name__}) is not a "
+    raise SnncError(f"Monitor {name!r}: its object ({type(obj).__name__}) is not a "
                     "layer or connection of this network")
 
 
@@ -78,8 +78,9 @@ def record_network(network, *, input_dtypes: dict[str, torch.dtype] | None = Non
         ir.add_edge(source, target, **connection_attrs(connection, index),
                     run=dict(run.get((source, target), {})))
     for name, monitor in network.monitors.items():
-        ir.graph["monitors"].append(MonitorSpec(
-            name=name, target=_monitor_target(network, name, monitor),
-            state_vars=tuple(monitor.state_vars), time=monitor.time,
-        ))
+        for suffix, obj, state_vars, time in monitor.parts():
+            ir.graph["monitors"].append(MonitorSpec(
+                name=name + suffix, target=_monitor_target(network, name, obj),
+                state_vars=tuple(state_vars), time=time, monitor=name, part=suffix,
+            ))
     return ir

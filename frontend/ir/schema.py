@@ -235,12 +235,16 @@ register_op(OpSchema(
 @dataclass(frozen=True)
 class MonitorSpec:
     """A monitor: which object (a layer name or a ``(source, target)`` connection
-    key), which state variables, and its ``time`` window (None = unbounded)."""
+    key), which state variables, and its ``time`` window (None = unbounded).
+    ``monitor`` / ``part``: the network's monitor and which of its parts this is (a
+    ``NetworkMonitor`` has one part per layer and connection)."""
 
     name: str
     target: str | tuple[str, str]
     state_vars: tuple[str, ...]
     time: int | None = None
+    monitor: str = ""
+    part: str = ""
 
 
 @dataclass(frozen=True)

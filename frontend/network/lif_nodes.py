@@ -22,8 +22,8 @@ class McCullochPitts(Nodes):
 
     def __init__(self, n: int | None = None, shape: Iterable[int] | None = None, traces: bool = False,
                  traces_additive: bool = False, tc_trace: Number = 20.0, trace_scale: Number = 1.0,
-                 sum_input: bool = False, thresh: Number = 1.0, learning: bool = True, **kwargs) -> None:
-        super().__init__(n, shape, traces, traces_additive, tc_trace, trace_scale, sum_input, learning, **kwargs)
+                 sum_input: bool = False, thresh: Number = 1.0, learning: bool = True) -> None:
+        super().__init__(n, shape, traces, traces_additive, tc_trace, trace_scale, sum_input, learning)
         self._register(thresh=thresh)
         self.register_buffer("v", torch.zeros(0))
 
@@ -66,8 +66,8 @@ class IFNodes(_Refractory):
     def __init__(self, n: int | None = None, shape: Iterable[int] | None = None, traces: bool = False,
                  traces_additive: bool = False, tc_trace: Number = 20.0, trace_scale: Number = 1.0,
                  sum_input: bool = False, thresh: Number = -52.0, reset: Number = -65.0,
-                 refrac: Number = 5, lbound: Number | None = None, learning: bool = True, **kwargs) -> None:
-        super().__init__(n, shape, traces, traces_additive, tc_trace, trace_scale, sum_input, learning, **kwargs)
+                 refrac: Number = 5, lbound: Number | None = None, learning: bool = True) -> None:
+        super().__init__(n, shape, traces, traces_additive, tc_trace, trace_scale, sum_input, learning)
         self._common(lbound, thresh=thresh, reset=reset, refrac=refrac)
 
     def initial_state(self) -> dict[str, Number]:
@@ -90,8 +90,8 @@ class LIFNodes(_Refractory):
                  traces_additive: bool = False, tc_trace: Number = 20.0, trace_scale: Number = 1.0,
                  sum_input: bool = False, thresh: Number = -52.0, rest: Number = -65.0,
                  reset: Number = -65.0, refrac: Number = 5, tc_decay: Number = 100.0,
-                 lbound: Number | None = None, learning: bool = True, **kwargs) -> None:
-        super().__init__(n, shape, traces, traces_additive, tc_trace, trace_scale, sum_input, learning, **kwargs)
+                 lbound: Number | None = None, learning: bool = True) -> None:
+        super().__init__(n, shape, traces, traces_additive, tc_trace, trace_scale, sum_input, learning)
         self._common(lbound, thresh=thresh, rest=rest, reset=reset, refrac=refrac, tc_decay=tc_decay)
 
     def initial_state(self) -> dict[str, Number]:
@@ -112,8 +112,8 @@ class BoostedLIFNodes(_Refractory):
     def __init__(self, n: int | None = None, shape: Iterable[int] | None = None, traces: bool = False,
                  traces_additive: bool = False, tc_trace: Number = 20.0, trace_scale: Number = 1.0,
                  sum_input: bool = False, thresh: Number = 13.0, refrac: Number = 5,
-                 tc_decay: Number = 100.0, learning: bool = True, **kwargs) -> None:
-        super().__init__(n, shape, traces, traces_additive, tc_trace, trace_scale, sum_input, learning, **kwargs)
+                 tc_decay: Number = 100.0, learning: bool = True) -> None:
+        super().__init__(n, shape, traces, traces_additive, tc_trace, trace_scale, sum_input, learning)
         self._common(None, thresh=thresh, refrac=refrac, tc_decay=tc_decay)
 
     def initial_state(self) -> dict[str, Number]:
@@ -137,9 +137,8 @@ class CurrentLIFNodes(_Refractory):
                  traces_additive: bool = False, tc_trace: Number = 20.0, trace_scale: Number = 1.0,
                  sum_input: bool = False, thresh: Number = -52.0, rest: Number = -65.0,
                  reset: Number = -65.0, refrac: Number = 5, tc_decay: Number = 100.0,
-                 tc_i_decay: Number = 2.0, lbound: Number | None = None, learning: bool = True,
-                 **kwargs) -> None:
-        super().__init__(n, shape, traces, traces_additive, tc_trace, trace_scale, sum_input, learning, **kwargs)
+                 tc_i_decay: Number = 2.0, lbound: Number | None = None, learning: bool = True) -> None:
+        super().__init__(n, shape, traces, traces_additive, tc_trace, trace_scale, sum_input, learning)
         self._common(lbound, thresh=thresh, rest=rest, reset=reset, refrac=refrac, tc_decay=tc_decay)
         self._register(tc_i_decay=tc_i_decay)
         self._positive("tc_i_decay")
@@ -173,10 +172,10 @@ class AdaptiveLIFNodes(LIFNodes):
                  sum_input: bool = False, rest: Number = -65.0, reset: Number = -65.0,
                  thresh: Number = -52.0, refrac: Number = 5, tc_decay: Number = 100.0,
                  theta_plus: Number = 0.05, tc_theta_decay: Number = 1e7, lbound: Number | None = None,
-                 learning: bool = True, **kwargs) -> None:
+                 learning: bool = True) -> None:
         super().__init__(n, shape, traces, traces_additive, tc_trace, trace_scale, sum_input,
                          thresh=thresh, rest=rest, reset=reset, refrac=refrac, tc_decay=tc_decay,
-                         lbound=lbound, learning=learning, **kwargs)
+                         lbound=lbound, learning=learning)
         self._register(theta_plus=theta_plus, tc_theta_decay=tc_theta_decay)
         self._positive("tc_theta_decay")
         self.register_buffer("theta", allocate(type(self).__name__, lambda: torch.zeros(self.shape),
@@ -205,11 +204,11 @@ class DiehlAndCookNodes(AdaptiveLIFNodes):
                  sum_input: bool = False, thresh: Number = -52.0, rest: Number = -65.0,
                  reset: Number = -65.0, refrac: Number = 5, tc_decay: Number = 100.0,
                  theta_plus: Number = 0.05, tc_theta_decay: Number = 1e7, lbound: Number | None = None,
-                 one_spike: bool = True, learning: bool = True, **kwargs) -> None:
+                 one_spike: bool = True, learning: bool = True) -> None:
         super().__init__(n, shape, traces, traces_additive, tc_trace, trace_scale, sum_input,
                          rest=rest, reset=reset, thresh=thresh, refrac=refrac, tc_decay=tc_decay,
                          theta_plus=theta_plus, tc_theta_decay=tc_theta_decay, lbound=lbound,
-                         learning=learning, **kwargs)
+                         learning=learning)
         self.one_spike = bool(one_spike)
 
     def ir_options(self) -> dict[str, object]:

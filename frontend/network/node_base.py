@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import warnings
 from typing import Callable, Iterable, Sequence
 
 import torch
@@ -84,13 +83,9 @@ class Nodes(Tracked, torch.nn.Module):
         trace_scale: Number = 1.0,
         sum_input: bool = False,
         learning: bool = True,
-        **kwargs,
     ) -> None:
         super().__init__()
         owner = type(self).__name__
-        if kwargs:      # BindsNET swallows these silently (quirk Q45); say so
-            warnings.warn(f"{owner}: ignoring argument(s) it does not take: {sorted(kwargs)}",
-                          stacklevel=3)
         if n is None and shape is None:
             raise SnncError(f"{owner}: give n or shape")
         if shape is not None:

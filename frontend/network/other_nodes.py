@@ -35,8 +35,8 @@ class IzhikevichNodes(Nodes):
                  traces_additive: bool = False, tc_trace: Number = 20.0, trace_scale: Number = 1.0,
                  sum_input: bool = False, excitatory: float = 1, thresh: Number = 45.0,
                  rest: Number = -65.0, lbound: Number | None = None, learning: bool = True,
-                 generator: torch.Generator | None = None, **kwargs) -> None:
-        super().__init__(n, shape, traces, traces_additive, tc_trace, trace_scale, sum_input, learning, **kwargs)
+                 generator: torch.Generator | None = None) -> None:
+        super().__init__(n, shape, traces, traces_additive, tc_trace, trace_scale, sum_input, learning)
         owner = type(self).__name__
         self._register(thresh=thresh, rest=rest)
         self.lbound = None if lbound is None else _param(owner, "lbound", lbound, self.shape)
@@ -86,8 +86,8 @@ class SRM0Nodes(_Refractory):
                  sum_input: bool = False, thresh: Number = -50.0, rest: Number = -70.0,
                  reset: Number = -70.0, refrac: Number = 5, tc_decay: Number = 10.0,
                  lbound: Number | None = None, eps_0: Number = 1.0, rho_0: Number = 1.0,
-                 d_thresh: Number = 5.0, learning: bool = True, **kwargs) -> None:
-        super().__init__(n, shape, traces, traces_additive, tc_trace, trace_scale, sum_input, learning, **kwargs)
+                 d_thresh: Number = 5.0, learning: bool = True) -> None:
+        super().__init__(n, shape, traces, traces_additive, tc_trace, trace_scale, sum_input, learning)
         self._common(lbound, thresh=thresh, rest=rest, reset=reset, refrac=refrac, tc_decay=tc_decay)
         self._register(eps_0=eps_0, rho_0=rho_0, d_thresh=d_thresh)
         self._positive("d_thresh")
@@ -143,9 +143,8 @@ class CSRMNodes(Nodes):
                  responseKernel: str = "ExponentialKernel", refractoryKernel: str = "EtaKernel",
                  tau: float = 1, res_window_size: int = 20, ref_window_size: int = 10,
                  reset_const: float = 50, tc_decay: Number = 100.0, theta_plus: Number = 0.05,
-                 tc_theta_decay: Number = 1e7, lbound: Number | None = None, learning: bool = True,
-                 **kwargs) -> None:
-        super().__init__(n, shape, traces, traces_additive, tc_trace, trace_scale, sum_input, learning, **kwargs)
+                 tc_theta_decay: Number = 1e7, lbound: Number | None = None, learning: bool = True) -> None:
+        super().__init__(n, shape, traces, traces_additive, tc_trace, trace_scale, sum_input, learning)
         owner = type(self).__name__
         self._register(rest=rest, thresh=thresh, tc_decay=tc_decay, theta_plus=theta_plus,
                        tc_theta_decay=tc_theta_decay)
