@@ -11,10 +11,11 @@ from snnc.errors import SnncError
 
 def count_steps(time: float, dt: float) -> int:
     """``time / dt`` steps; a quotient within 1e-9 of an integer counts as that integer."""
-    try:
-        ratio = float(time) / dt
-    except (TypeError, ValueError):
-        raise SnncError(f"run: time must be a number, got {time!r}") from None
+    if isinstance(time, torch.Tensor) and time.numel() == 1:
+        time = time.item()
+    if isinstance(time, bool) or not isinstance(time, (int, float, np.integer, np.floating)):
+        raise SnncError(f"run: time must be a number of ms, got {time!r} ({type(time).__name__})")
+    ratio = float(time) / dt
     if not math.isfinite(ratio) or ratio < 0:
         raise SnncError(f"run: time must be a finite number >= 0, got {time}")
     nearest = round(ratio)
@@ -38,12 +39,13 @@ def _layout(name: str, tensor: torch.Tensor, shape: list[int], n: int, steps: in
                     f"expected [T, {n}], [T, *{shape}] or [T, B, *{shape}]")
 
 
-def _has_nan(tensor: torch.Tensor) -> bool:
-    """NaN check without torch's thread pool on CPU (numpy's check runs on this thread,
-    so a run's per-call work never waits on thread barriers when the cores are busy)."""
+def _not_finite(tensor: torch.Tensor) -> bool:
+    """NaN / inf check without torch's thread pool on CPU (numpy's check runs on this
+    thread, so a run's per-call work never waits on thread barriers when the cores are
+    busy)."""
     if tensor.device.type == "cpu" and tensor.dtype in (torch.float32, torch.float64, torch.float16):
-        return bool(np.isnan(tensor.detach().numpy()).any())
-    return bool(torch.isnan(tensor).any())
+        return not bool(np.isfinite(tensor.detach().numpy()).all())
+    return not bool(torch.isfinite(tensor).all())
 
 
 def normalize_inputs(network, inputs, steps: int, device: torch.device
@@ -65,8 +67,8 @@ def normalize_inputs(network, inputs, steps: int, device: torch.device
         data = _layout(name, tensor, list(layer.shape), layer.n, steps)
         if data.shape[0] < steps:
             raise SnncError(f"input {name!r}: has {data.shape[0]} time steps, the run needs {steps}")
-        if tensor.is_floating_point() and _has_nan(data[:steps]):
-            raise SnncError(f"input {name!r}: contains NaN")
+        if tensor.is_floating_point() and _not_finite(data[:steps]):
+            raise SnncError(f"input {name!r}: contains NaN or inf")
         if batch is not None and data.shape[1] != batch:
             first = next(iter(shaped))
             raise SnncError(f"input {name!r}: batch size {data.shape[1]} differs from input "

@@ -198,3 +198,70 @@ def test_learning_rule_arguments_are_checked():
         Connection(x, y, update_rule=PostPre, nu=0.1, reduction=torch.max)
     with pytest.raises(SnncError, match="traces"):
         Connection(Input(2), y, update_rule=PostPre, nu=0.1)
+
+
+# -- the items an independent fuzz found accepted silently or failing obscurely --------
+
+@pytest.mark.parametrize("wmin, wmax", [(1.0, 0.0), (torch.tensor([0.0, 2.0]), 1.0)])
+def test_wmin_above_wmax(wmin, wmax):
+    with pytest.raises(SnncError, match="wmin must not exceed wmax"):
+        Connection(Input(2), LIFNodes(2), wmin=wmin, wmax=wmax)
+
+
+@pytest.mark.parametrize("norm", [0, 0.0, float("nan"), float("inf"), "1"])
+def test_bad_norm(norm):
+    with pytest.raises(SnncError, match="norm must be a finite non-zero number"):
+        Connection(Input(2), LIFNodes(2), norm=norm)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"refrac": -1}, "refrac must be >= 0"),
+    ({"tc_decay": 0.0}, "tc_decay must be > 0"),
+    ({"tc_decay": -5.0}, "tc_decay must be > 0"),
+    ({"traces": True, "tc_trace": 0.0}, "tc_trace must be > 0"),
+])
+def test_bad_time_constants(kwargs, match):
+    with pytest.raises(SnncError, match=match):
+        LIFNodes(3, **kwargs)
+
+
+@pytest.mark.parametrize("n", [3.5, "3", True, 0, -2])
+def test_non_integer_or_non_positive_size(n):
+    with pytest.raises(SnncError, match="n must be a positive integer"):
+        LIFNodes(n=n)
+
+
+@pytest.mark.parametrize("time", ["10", None, [10], True])
+def test_time_must_be_a_number(time):
+    network, _ = two_layer()
+    with pytest.raises(SnncError, match="time must be a number"):
+        network.run({"X": torch.zeros(10, 2)}, time=time)
+
+
+@pytest.mark.parametrize("option", ["storage", "propagation"])
+def test_override_naming_an_unknown_connection(option):
+    network, _ = two_layer()
+    with pytest.raises(SnncError, match=f"{option} override for 'X->Q': no such connection"):
+        snnc.compile(network, backend="torch", **{option: {"X->Q": "csr" if option == "storage" else "event"}})
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf")])
+def test_inf_weight_names_the_connection(value):
+    network, connection = two_layer()
+    connection.w[0, 1] = value
+    with pytest.raises(SnncError, match=r"Connection \('X', 'Y'\): w contains inf"):
+        network.run({"X": torch.zeros(3, 2)}, time=3)
+
+
+def test_inf_input_names_the_input():
+    network, _ = two_layer()
+    data = torch.zeros(3, 2)
+    data[1, 0] = float("inf")
+    with pytest.raises(SnncError, match="input 'X': contains NaN or inf"):
+        network.run({"X": data}, time=3)
+
+
+def test_absurd_size_names_the_layer():
+    layer = LIFNodes(n=10 ** 11)
+    with pytest.raises(SnncError, match="LIFNodes: cannot allocate state of 100000000000 neurons"):
+        Network().add_layer(layer, "huge")

@@ -68,7 +68,7 @@ CASES = {
                         w=(0.0, 1.5), ext=(-0.5, 0.5)),
     "izhikevich": Case("izhikevich", "independent", dict(excitatory=0.5, lbound=-75.0, traces=True,
                                                          traces_additive=True, sum_input=True),
-                       w=(0.0, 8.0), ext=(0.0, 6.0)),
+                       w=(0.0, 10.0), ext=(1.0, 8.0)),
     "subtractive_if": Case("subtractive_if", "independent",
                            dict(thresh=2.0, reset=0.0, refrac=1.0, lbound=-1.0, traces=True),
                            w=(0.0, 1.0), ext=(-0.5, 0.5)),

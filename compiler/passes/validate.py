@@ -20,6 +20,9 @@ def _check_tensor(owner: str, name: str, value, expected: tuple[int, ...] | None
         raise SnncError(f"{owner}: {name} has shape {tuple(value.shape)}, expected {expected}")
     if value.is_floating_point() and torch.isnan(value).any():
         raise SnncError(f"{owner}: {name} contains NaN")
+    if name in ("w", "b") and value.is_floating_point() and torch.isinf(value).any():
+        raise SnncError(f"{owner}: {name} contains inf (backends would disagree on inf * 0); "
+                        "use a large finite value")
 
 
 def _check_params(owner: str, schema, params: dict, shape: tuple[int, ...] | None) -> None:
@@ -138,4 +141,10 @@ def validate(ir: nx.DiGraph, options: CompileOptions) -> nx.DiGraph:
         if name not in ir:
             raise SnncError(f"input {name!r}: no layer of that name; layers are {list(ir.nodes)}")
     _validate_monitors(ir)
+    labels = {f"{source}->{target}" for source, target in ir.edges}
+    for kind, overrides in (("storage", options.storage), ("propagation", options.propagation)):
+        for label, _ in overrides:
+            if label not in labels:
+                raise SnncError(f"{kind} override for {label!r}: no such connection; connections are "
+                                f"{sorted(labels)}")
     return ir

@@ -60,6 +60,13 @@ class AbstractConnection(Tracked, torch.nn.Module):
             raise SnncError(f"{owner}: weight_decay must be in [0, 1], got {weight_decay}")
         self.wmin = torch.nn.Parameter(_bound(owner, "wmin", wmin, -math.inf), requires_grad=False)
         self.wmax = torch.nn.Parameter(_bound(owner, "wmax", wmax, math.inf), requires_grad=False)
+        if (self.wmin > self.wmax).any():
+            raise SnncError(f"{owner}: wmin must not exceed wmax (got wmin={self.wmin.tolist()}, "
+                            f"wmax={self.wmax.tolist()}); every weight would be clamped to wmax")
+        if norm is not None and (not isinstance(norm, (int, float)) or isinstance(norm, bool)
+                                 or not math.isfinite(norm) or norm == 0):
+            raise SnncError(f"{owner}: norm must be a finite non-zero number (the sum each target's "
+                            f"|weights| is scaled to), got {norm!r}")
         self.norm = None if norm is None else float(norm)
         self.dt: float | None = None
         self.update_rule: LearningRule = NoOp(connection=self, weight_decay=self.weight_decay)
