@@ -265,3 +265,18 @@ def test_absurd_size_names_the_layer():
     layer = LIFNodes(n=10 ** 11)
     with pytest.raises(SnncError, match="LIFNodes: cannot allocate state of 100000000000 neurons"):
         Network().add_layer(layer, "huge")
+
+
+def test_n_and_shape_must_agree():
+    with pytest.raises(SnncError, match=r"n=2 does not match shape \[2, 3\]"):
+        LIFNodes(n=2, shape=(2, 3))
+
+
+def test_network_monitor_of_unknown_objects():
+    from snnc.network.monitors import NetworkMonitor
+
+    network, _ = two_layer()
+    with pytest.raises(SnncError, match="NetworkMonitor: no layer 'Q'"):
+        NetworkMonitor(network, layers=["Q"])
+    with pytest.raises(SnncError, match="NetworkMonitor: no connection"):
+        NetworkMonitor(network, connections=[("Y", "X")])

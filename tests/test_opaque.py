@@ -144,3 +144,10 @@ def test_eager_compute_and_update_use_the_compiled_definitions():
     assert torch.equal(connection.w.data, w * 0.5)
     connection.update(learning=False)
     assert torch.equal(connection.w.data, w * 0.5)
+
+
+def test_run_masks_for_an_opaque_layer_are_refused():
+    """Its own forward decides its spikes; snnc cannot apply a clamp inside it."""
+    net = network()
+    with pytest.raises(SnncError, match="'B'.*its own forward"):
+        net.run({"A": torch.ones(3, 3)}, time=3, clamp={"B": torch.tensor([True, False, False, False])})
