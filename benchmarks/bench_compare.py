@@ -2,7 +2,9 @@
 
     bash benchmarks/setup_oracles.sh                  # once: the two oracle venvs
     python benchmarks/bench_compare.py --quick        # a few minutes
-    python benchmarks/bench_compare.py                # guide, guide x64, recipe n=1000/5000/10000, guide-loop
+    python benchmarks/bench_compare.py                # guide, guide x64, recipe n=1000/5000/10000, guide-loop,
+                                                      # guide-alif/-izh/-izh-w5/-clif
+    python benchmarks/bench_compare.py --cases guide,guide-alif,guide-izh,guide-clif --systems snnc,bindsnet
     python benchmarks/bench_compare.py --cases guide-loop --systems snnc,bindsnet --compile-repeats 0
     python benchmarks/bench_compare.py --cases recipe-10000 --systems snnc,brian2 --repeats 5
 
@@ -12,10 +14,14 @@ their venvs' interpreters. Each runner builds the workload, times only the simul
 and prints a JSON line. Within a repeat the systems run one after the other (A B C A B C
 ...), the table shows the median over the repeats. snnc's compile time is measured apart:
 ``snnc.compile`` + the first one-step run in a fresh process with an empty cache (cold)
-and again in a second process reusing that cache (warm).
+and again in a second process reusing that cache (warm), for the guide network and each
+guide variant asked for (``--compile-cases``).
 
 Workload inputs: the guide's Bernoulli(0.1) raster and weights come from the same torch
 seed in every system (Brian2, which has no torch, reads them from a file written here).
+The guide variants (``guide-alif``, ``guide-izh``, ``guide-izh-w5``, ``guide-clif``:
+workloads.GUIDE_VARIANTS) swap the 1000 LIF neurons for AdaptiveLIF, Izhikevich (default;
+and with the input weights x 5) or CurrentLIF neurons; snnc and BindsNET only.
 The recipe's Poisson inputs are, with ``--inputs encoder`` (default), encoded by each
 system's own encoder from the same rates U(0, 100) Hz (snnc.encoding.poisson,
 bindsnet.encoding.poisson, Brian2's PoissonGroup, which draws inside its run loop);
@@ -44,6 +50,10 @@ import numpy as np
 from compare_report import SYSTEMS, summarize
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from workloads import GUIDE_VARIANTS  # noqa: E402  (imports torch only)
+
+GUIDE_VARIANT_CASES = [v for v in GUIDE_VARIANTS if v != "lif"]
 RUNNERS = HERE / "runners"
 VENVS = HERE / ".venvs"
 OUT = HERE / "out"
@@ -65,7 +75,15 @@ def case_table(args) -> dict[str, dict]:
         cases[f"recipe-{n}"] = {"workload": "recipe", "n": n, "steps": args.recipe_steps}
     cases["guide-loop"] = {"workload": "guide-loop", "steps": 25, "batch": 1,
                            "samples": args.loop_samples}
+    for variant in GUIDE_VARIANT_CASES:
+        cases[f"guide-{variant}"] = {"workload": "guide", "steps": args.guide_steps, "batch": 1,
+                                     "neuron": variant}
     return cases
+
+
+def is_guide_variant(case: dict) -> bool:
+    """A guide network whose output layer is not LIF (snnc and BindsNET only)."""
+    return case["workload"] == "guide" and case.get("neuron", "lif") != "lif"
 
 
 # -- shared inputs ---------------------------------------------------------------------
@@ -115,6 +133,8 @@ def runner_command(system: str, case: dict, args, data: dict[str, Path]) -> list
         cmd += ["--steps", str(case["steps"])]
     if case["workload"] == "guide":
         cmd += ["--batch", str(case["batch"])]
+        if is_guide_variant(case):
+            cmd += ["--neuron", case["neuron"]]
         if system == "brian2":
             cmd += ["--guide-data", str(data["guide"])]
     elif case["workload"] == "guide-loop":
@@ -188,12 +208,13 @@ def measure_cases(args, cases: dict[str, dict], systems: list[str], snnc_cache: 
     results: dict[str, dict[str, list[dict]]] = {}
     for label, case in cases.items():
         data: dict[str, Path] = {}
-        if case["workload"] == "guide":
+        here = [s for s in systems if not (s == "brian2" and (case.get("batch", 1) != 1
+                                                               or case["workload"] == "guide-loop"
+                                                               or is_guide_variant(case)))]
+        if case["workload"] == "guide" and "brian2" in here:
             data["guide"] = guide_data(case["steps"], args.seed)
         elif case["workload"] == "recipe":
             data.update(recipe_data(case["n"], case["steps"], args.seed, args.inputs == "raster"))
-        here = [s for s in systems if not (s == "brian2" and (case.get("batch", 1) != 1
-                                                               or case["workload"] == "guide-loop"))]
         results[label] = {s: [] for s in here}
         for rep in range(args.repeats):
             for system in here:  # alternating: A B C, A B C, ...
@@ -208,11 +229,13 @@ def measure_cases(args, cases: dict[str, dict], systems: list[str], snnc_cache: 
     return results
 
 
-def measure_compile(args, workload_case: dict, repeats: int) -> dict:
+def measure_compile(args, workload_case: dict, repeats: int, label: str = "compile") -> dict:
     """Cold: a fresh cache dir; warm: a second process on the same cache dir."""
     figures: dict[str, list[dict]] = {"cold": [], "warm": []}
     base = [sys.executable, SCRIPT["snnc"], "--measure", "compile", "--workload",
             workload_case["workload"], "--steps", str(workload_case["steps"]), "--seed", str(args.seed)]
+    if is_guide_variant(workload_case):
+        base += ["--neuron", workload_case["neuron"]]
     for rep in range(repeats):
         cache = tempfile.mkdtemp(prefix="snnc-cold-")
         try:
@@ -221,7 +244,7 @@ def measure_compile(args, workload_case: dict, repeats: int) -> dict:
                 figures[kind].append(record)
                 shown = (f"{record['compile_total_s']:.3f} s" if "compile_total_s" in record
                          else record.get("error", "?"))
-                log(f"  compile      rep {rep + 1}/{repeats}  {kind:<9} {shown}")
+                log(f"  {label:<12} rep {rep + 1}/{repeats}  {kind:<9} {shown}")
         finally:
             shutil.rmtree(cache, ignore_errors=True)
     return figures
@@ -264,7 +287,11 @@ def main() -> None:
                    help="1 repeat; guide, guide-b64, recipe-1000, recipe-5000; 1 compile repeat")
     p.add_argument("--cases", default=None,
                    help="comma list of guide, guide-b64, recipe-1000, recipe-5000, recipe-10000, "
-                        "guide-loop (default: all; --quick: all but recipe-10000)")
+                        "guide-loop, " + ", ".join(f"guide-{v}" for v in GUIDE_VARIANT_CASES)
+                        + " (default: all; --quick: all but recipe-10000)")
+    p.add_argument("--compile-cases", default=None,
+                   help="comma list of guide networks whose compile time is measured (guide and "
+                        "guide variants; default: guide and the guide variants among the cases)")
     p.add_argument("--systems", default=",".join(SYSTEMS))
     p.add_argument("--repeats", type=int, default=None, help="default 3 (--quick: 1)")
     p.add_argument("--compile-repeats", type=int, default=None, help="default 3 (--quick: 1); 0: skip")
@@ -295,6 +322,14 @@ def main() -> None:
     else:
         wanted = [c for c in all_cases if not (args.quick and c == "recipe-10000")]
     cases = {c: all_cases[c] for c in wanted}
+    if args.compile_cases:
+        compile_cases = [c.strip() for c in args.compile_cases.split(",") if c.strip()]
+        bad = [c for c in compile_cases if c not in all_cases or not (
+            c == "guide" or is_guide_variant(all_cases[c]))]
+        if bad:
+            p.error(f"--compile-cases: not a guide network at batch 1: {bad}")
+    else:
+        compile_cases = ["guide"] + [c for c in cases if is_guide_variant(cases[c])]
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     missing = [s for s in systems if not available(s)]
     if missing:
@@ -313,7 +348,8 @@ def main() -> None:
         compile_figs = None
         if args.compile_repeats > 0 and "snnc" in systems:
             log("compile time (cold/warm)")
-            compile_figs = measure_compile(args, all_cases["guide"], args.compile_repeats)
+            compile_figs = {label: measure_compile(args, all_cases[label], args.compile_repeats, label)
+                            for label in compile_cases}
         log("runs")
         results = measure_cases(args, cases, systems, snnc_cache)
     finally:

@@ -5,7 +5,10 @@ A layer op's update is a list of assignments in Python syntax over per-neuron na
 ``min(a, b)``, ``exp(a)``, ``abs(a)``, ``floor(a)``, ``to_float(a)``, ``nonzero(a)``,
 and three reductions: ``sum_b(a)`` (over the samples of the batch), ``sum_n(a)`` (over
 a sample's neurons) and ``rank_n(a)`` (the exclusive running sum over a sample's
-neurons in flattened order). Names are state (``[B, n]``, or ``[n]`` when shared by
+neurons in flattened order). Window state (a per-neuron history ``[B, W, n]``, oldest
+first) is read and written only through ``wdot(kernel, window)`` (``sum_k kernel[k] *
+window[k]`` for the neuron, ``kernel`` an argument ``[W]``) and the statement
+``window = push(window, value)`` (drop the oldest entry, append ``value``). Names are state (``[B, n]``, or ``[n]`` when shared by
 the batch), arguments, per-step random numbers drawn by the runtime (``u``) and
 locals.
 
@@ -24,7 +27,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 FUNCTIONS = ("where", "max", "min", "exp", "abs", "floor", "to_float", "nonzero", "sum_b",
-             "sum_n", "rank_n")
+             "sum_n", "rank_n", "push", "wdot")
 REDUCTIONS = {"sum_b": "shared", "sum_n": "row", "rank_n": "row"}
 
 
@@ -44,6 +47,7 @@ class Symbol:
     per_neuron: bool = False
     shared: bool = False
     per_step: bool = False
+    window: int = 0
 
     def step_row(self) -> str:
         return "t" if self.per_step else "0"
@@ -96,9 +100,11 @@ class TorchExpr(ast.NodeTransformer):
         code = {
             "to_float": "({0}).float()", "nonzero": "({0}) != 0", "sum_b": "({0}).sum(0)",
             "sum_n": "({0}).sum(1, keepdim=True)", "rank_n": "torch.cumsum({0}, 1) - ({0})",
+            "push": "torch.cat(({0}[:, 1:], ({1})[:, None]), 1)",
+            "wdot": "torch.einsum('k,bkn->bn', {0}, {1})",
         }.get(name)
         if code is not None:
-            return ast.parse(code.format(ast.unparse(args[0])), mode="eval").body
+            return ast.parse(code.format(*[ast.unparse(a) for a in args]), mode="eval").body
         torch_name = {"where": "where", "max": "maximum", "min": "minimum", "exp": "exp",
                       "abs": "abs", "floor": "floor"}[name]
         return ast.Call(ast.Attribute(ast.Name("torch", ast.Load()), torch_name, ast.Load()), args, [])

@@ -305,7 +305,9 @@ class Program:
         if tensor.dtype != dtype or not tensor.is_contiguous():
             tensor = tensor.to(dtype).contiguous()
             setattr(obj, spec.var, tensor)
-        return tensor.view(-1) if len(spec.shape) == 1 else tensor.view(tensor.shape[0], -1)
+        if len(spec.shape) == 1:
+            return tensor.view(-1)
+        return tensor.view(tensor.shape[0], *spec.shape[1:])
 
 def _batch_changes(network, batch: int) -> None:
     """A new batch size re-creates every layer's state and empties the monitors (as

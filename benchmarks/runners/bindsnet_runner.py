@@ -1,12 +1,13 @@
 """BindsNET 0.3.4 runner (run with benchmarks/.venvs/bindsnet/bin/python): build a
 workload with BindsNET's own classes, time ``network.run`` only; print one JSON line.
 
-    .venvs/bindsnet/bin/python benchmarks/runners/bindsnet_runner.py --workload guide [--batch 64]
+    .venvs/bindsnet/bin/python benchmarks/runners/bindsnet_runner.py --workload guide [--batch 64] [--neuron izh]
     .venvs/bindsnet/bin/python benchmarks/runners/bindsnet_runner.py --workload recipe --n 5000
     .venvs/bindsnet/bin/python benchmarks/runners/bindsnet_runner.py --workload guide-loop  # runners/loop.py
 
-The guide network is built by benchmarks/workloads.py's ``guide_network`` with BindsNET's
-classes as the ``api``. The recipe (BindsNET's published benchmark: Poisson inputs at
+The guide network (and its variants with AdaptiveLIF, Izhikevich or CurrentLIF output
+neurons, ``--neuron``) is built by benchmarks/workloads.py's ``guide_network`` with
+BindsNET's classes as the ``api``. The recipe (BindsNET's published benchmark: Poisson inputs at
 rates U(0, 100) Hz, all-to-all N(0, 1) weights to as many LIF neurons, no monitors) encodes
 its inputs with ``bindsnet.encoding.poisson`` (timed apart, as ``encode_s``) or reads the
 shared raster (``--inputs raster``).
@@ -32,18 +33,20 @@ import torch  # noqa: E402
 import bindsnet  # noqa: E402,F401
 from bindsnet.network import Network  # noqa: E402
 from bindsnet.network.monitors import Monitor  # noqa: E402
-from bindsnet.network.nodes import Input, LIFNodes  # noqa: E402
+from bindsnet.network.nodes import (AdaptiveLIFNodes, CurrentLIFNodes, Input,  # noqa: E402
+                                    IzhikevichNodes, LIFNodes)
 from bindsnet.network.topology import Connection  # noqa: E402
 
-API = SimpleNamespace(Network=Network, Input=Input, LIFNodes=LIFNodes, Connection=Connection,
-                      Monitor=Monitor)
+API = SimpleNamespace(Network=Network, Input=Input, LIFNodes=LIFNodes,
+                      AdaptiveLIFNodes=AdaptiveLIFNodes, IzhikevichNodes=IzhikevichNodes,
+                      CurrentLIFNodes=CurrentLIFNodes, Connection=Connection, Monitor=Monitor)
 BINDSNET_VERSION = getattr(bindsnet, "__version__", "0.3.4")
 
 
 def build_guide(args):
     from workloads import guide_inputs, guide_network
     torch.manual_seed(args.seed)
-    network = guide_network(API, args.steps)
+    network = guide_network(API, args.steps, neuron=args.neuron)
     inputs = guide_inputs(args.steps, batch=args.batch)
     return network, inputs, {}
 
@@ -89,6 +92,7 @@ def main() -> None:
             network.run(inputs=run_inputs, time=args.steps)
         runs.append(t_run.seconds)
     record = {"system": "bindsnet", "version": BINDSNET_VERSION, "workload": args.workload,
+              "neuron": args.neuron if args.workload == "guide" else "lif",
               "n": args.n, "steps": args.steps,
               "batch": args.batch, "inputs": args.inputs if args.workload == "recipe" else "bernoulli",
               "torch": torch.__version__, "torch_threads": torch.get_num_threads(),

@@ -25,6 +25,9 @@ def parser(description: str) -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=None,
                    help="default: guide 500, recipe 1000, guide-loop 25 (per sample)")
     p.add_argument("--batch", type=int, default=1, help="guide only")
+    p.add_argument("--neuron", default="lif",
+                   help="guide: the output layer's variant, a workloads.GUIDE_VARIANTS key "
+                        "(lif, alif, izh, izh-w5, clif)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--inputs", choices=["encoder", "raster"], default="encoder",
                    help="recipe: encode Poisson spikes with the system's own encoder, or "

@@ -1,6 +1,6 @@
 """snnc runner: build a workload, compile it, time the simulation; print one JSON line.
 
-    python benchmarks/runners/snnc_runner.py --workload guide [--batch 64]
+    python benchmarks/runners/snnc_runner.py --workload guide [--batch 64] [--neuron alif|izh|izh-w5|clif]
     python benchmarks/runners/snnc_runner.py --workload recipe --n 10000 [--inputs raster --raster R.npy]
     python benchmarks/runners/snnc_runner.py --workload guide --measure compile   # compile + first tiny run
     python benchmarks/runners/snnc_runner.py --workload guide-loop [--runs 3]     # see runners/loop.py
@@ -37,7 +37,7 @@ def build_guide(args, api):
     import torch
     from workloads import guide_inputs, guide_network
     torch.manual_seed(args.seed)
-    network = guide_network(api, args.steps)
+    network = guide_network(api, args.steps, neuron=args.neuron)
     inputs = guide_inputs(args.steps, batch=args.batch)
     return network, inputs, {}
 
@@ -98,7 +98,8 @@ def main() -> None:
     with Timer() as t_build:
         network, inputs, info = build(args, api)
     one = {k: v[:1].clone() for k, v in inputs.items()}
-    record = {"system": "snnc", "backend": args.backend, "workload": args.workload, "n": args.n,
+    record = {"system": "snnc", "backend": args.backend, "workload": args.workload,
+              "neuron": args.neuron if args.workload == "guide" else "lif", "n": args.n,
               "steps": args.steps, "batch": args.batch, "measure": args.measure,
               "inputs": args.inputs if args.workload == "recipe" else "bernoulli",
               "cache_dir": os.environ.get("SNNC_CACHE_DIR"), "import_s": t_import.seconds,

@@ -73,6 +73,10 @@ class NumbaEmitter(ScheduleEmitter):
         scratch, given = self.plan.name(op.target, "I"), self.plan.name(op.target, "in")
         return self.element_loop(op.target, [f"{scratch}[b, j] += float32({given}[t, b, j])"])
 
+    def emit_elementwise(self, owner, statements, symbols, shape_ref) -> list[str]:
+        body = render_scalar(statements, symbols, "")
+        return self.per_sample(shape_ref, [f"for j in range({shape_ref}.shape[1]):", *indent(body, 1)])
+
     def emit_update(self, op: ScheduledOp) -> list[str]:
         """Per-sample stages loop over samples and neurons; shared stages (state
         without a batch dimension) loop over neurons once; row stages loop over

@@ -107,6 +107,15 @@ class NumbaCudaEmitter(ScheduleEmitter):
             return f"{scratch} + float32({given})" if layer in self.ir.graph["inputs"] else scratch
         return given if self.ir.nodes[layer]["op"] == "input" else f"float32({given})"
 
+    def emit_elementwise(self, owner, statements, symbols, shape_ref) -> list[str]:
+        used = names_used(statements)
+        params = [symbol.ref for name, symbol in symbols.items() if name in used and symbol.kind != "local"]
+        body = render_scalar(statements, symbols, "")
+        params = (["t"] if "t" in _names(body) else []) + params
+        name = self.kernel_name(f"window_{self.plan.prefixes[owner]}")
+        return self.launch(Kernel(name, params, ["b", "j"], [f"{shape_ref}.shape[0]", f"{shape_ref}.shape[1]"],
+                                  body))
+
     def emit_update(self, op: ScheduledOp) -> list[str]:
         """A kernel per stage: per-sample stages one thread per (sample, neuron),
         shared stages one thread per neuron, row stages one thread per sample."""

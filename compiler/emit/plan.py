@@ -61,6 +61,7 @@ class BufferPlan:
     prefixes: dict[Key, str] = field(default_factory=dict)
     buffers: list[BufferSpec] = field(default_factory=list)
     values: dict[str, torch.Tensor] = field(default_factory=dict, repr=False)
+    kernels: set[str] = field(default_factory=set)      # arguments that are vectors over a window
 
     def name(self, owner: Key, var: str) -> str:
         return f"{self.prefixes[owner]}_{var}"
@@ -78,9 +79,11 @@ class BufferPlan:
             if spec.owner != layer:
                 continue
             if spec.role == "state":
-                symbols[spec.var] = Symbol("state", spec.name, shared=len(spec.shape) == 1)
+                symbols[spec.var] = Symbol("state", spec.name, shared=len(spec.shape) == 1,
+                                           window=spec.shape[1] if len(spec.shape) == 3 else 0)
             elif spec.role == "arg":
-                symbols[spec.var] = Symbol("arg", spec.name, per_neuron=len(spec.shape) == 1)
+                symbols[spec.var] = Symbol("arg", spec.name,
+                                           per_neuron=len(spec.shape) == 1 and spec.name not in self.kernels)
             elif spec.role == "random":
                 symbols[spec.var] = Symbol("random", spec.name, per_neuron=len(spec.shape) == 3)
             elif spec.role == "mask":
@@ -127,15 +130,17 @@ def build_plan(ir: nx.DiGraph, backend: str) -> BufferPlan:
         synaptic = ir.in_degree(layer) > 0
         if is_opaque(attrs):
             add(BufferSpec(plan.name(layer, "module"), "object", layer, "module", "object", ()))
+        schema = OPS[attrs["op"]]
         for var, value in op.bind(attrs, dt).items():
             add(BufferSpec(plan.name(layer, var), "arg", layer, var, dtype_name(value.dtype),
                            tuple(value.shape)))
             plan.values[plan.name(layer, var)] = value
-        shared = OPS[attrs["op"]].shared_state
+            if var in schema.kernel_params:
+                plan.kernels.add(plan.name(layer, var))
         for var, value in attrs["state"].items():
             dtype = op.spike_dtype(attrs, external, synaptic) if var == "s" else value.dtype
-            batch_less = var in shared or (is_opaque(attrs) and value.dim() == len(attrs["shape"]))
-            shape = (n,) if batch_less else ("B", n)
+            batch_less = var in schema.shared_state or (is_opaque(attrs) and value.dim() == len(attrs["shape"]))
+            shape = (n,) if batch_less else ("B", value.shape[1], n) if var in schema.window_state else ("B", n)
             add(BufferSpec(plan.name(layer, var), "state", layer, var, dtype_name(dtype), shape))
         for var, per in op.random(attrs).items():
             shape = ("T", "B", n) if per == "neuron" else ("T", "B")
@@ -157,6 +162,9 @@ def build_plan(ir: nx.DiGraph, backend: str) -> BufferPlan:
             add(BufferSpec(plan.name(edge, var), "arg", edge, var, dtype_name(value.dtype),
                            tuple(value.shape)))
             plan.values[plan.name(edge, var)] = value
+        for var, value in ctx.attrs["state"].items():        # per-sample connection state
+            add(BufferSpec(plan.name(edge, var), "state", edge, var, dtype_name(value.dtype),
+                           ("B", *value.shape[1:])))
         for var, shape in op.temps(ctx).items():
             add(BufferSpec(plan.name(edge, var), "temp", edge, var, "float32", tuple(shape)))
         if ctx.attrs.get("run", {}).get("mask"):

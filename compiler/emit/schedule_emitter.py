@@ -12,9 +12,11 @@ from abc import ABC, abstractmethod
 
 import networkx as nx
 
+from snnc.compiler.elementwise import Symbol
 from snnc.compiler.emit.plan import BufferPlan, BufferSpec
 from snnc.compiler.nest import BATCH, Nest, Operand
 from snnc.compiler.ops import CONNECTION_OPS, LAYER_OPS
+from snnc.compiler.ops.csrm import WINDOW_STATEMENTS, window_symbols, windowed
 from snnc.compiler.ops.opaque import is_opaque
 from snnc.compiler.ops.connection import (build_operands, context, learn_nests, propagate_nests,
                                           to_csr)
@@ -69,9 +71,10 @@ class ScheduleEmitter(ABC):
         return nests
 
     def fast_path(self, edge):
-        """The op's hand-written propagation for this backend, when enabled."""
+        """The op's hand-written propagation for this backend, when enabled (never
+        for a response window, which it does not read)."""
         ctx, op = self.context(edge)
-        path = op.fast_paths.get(self.backend) if self.fast_paths else None
+        path = op.fast_paths.get(self.backend) if self.fast_paths and not windowed(ctx) else None
         return (lambda: path(ctx, {role: o.ref for role, o in self.operands(edge).items()})) if path else None
 
     def layer_nests(self, layer: str) -> tuple[list[Nest], dict[str, Operand]]:
@@ -140,7 +143,28 @@ class ScheduleEmitter(ABC):
             lines += self.emit_nest(nest, operands, edge, first and k == 0)
         return lines
 
+    @abstractmethod
+    def emit_elementwise(self, owner, statements: list[str], symbols: dict[str, Symbol],
+                         shape_ref: str) -> list[str]:
+        """Element statements over every ``(b, j)`` of the ``[B, n]`` buffer ``shape_ref``."""
+
+    def emit_window(self, edge) -> list[str]:
+        """A connection into a CSRM layer: push the source's spikes into its window and
+        filter the window with the response kernel (:mod:`snnc.compiler.ops.csrm`)."""
+        ctx, _ = self.context(edge)
+        if not windowed(ctx):
+            return []
+        names = {"s_w": self.plan.name(edge, "s_w"), "s_pre": self.plan.name(edge[0], "s"),
+                 "filtered": self.plan.name(edge, "filtered"), "resKernel": self.plan.name(edge, "resKernel")}
+        width = self.plan.find(edge, "s_w", "state").shape[1]
+        symbols = window_symbols(names, width)
+        return [f"# {ctx.label} response window (into a CSRM layer)",
+                *self.emit_elementwise(edge, WINDOW_STATEMENTS, symbols, names["filtered"])]
+
     def emit_propagate(self, op: ScheduledOp, first: bool) -> list[str]:
+        window = self.emit_window(op.target)
+        if window:
+            return window + self.nests_block(self.propagate_nests(op.target), op.target, first)
         fast = self.fast_path(op.target)
         nests = self.propagate_nests(op.target)
         if fast is None:

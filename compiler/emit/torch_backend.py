@@ -38,6 +38,9 @@ class TorchEmitter(ScheduleEmitter):
         return [f"I = {self.input_expression(op.target)}"] + render_torch(
             statements, self.plan.layer_symbols(op.target))
 
+    def emit_elementwise(self, owner, statements, symbols, shape_ref) -> list[str]:
+        return render_torch(statements, symbols)
+
     def emit_opaque(self, op: ScheduledOp) -> list[str]:
         """Layer: ``forward`` on its input viewed ``[B, *shape]``, then its state tensors
         (which ``forward`` may replace) are read again. Connection: ``compute`` into the

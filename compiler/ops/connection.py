@@ -33,6 +33,7 @@ import networkx as nx
 import torch
 
 from snnc.compiler.nest import BATCH, Domain, Nest, Operand, substitute
+from snnc.compiler.ops.csrm import windowed
 from snnc.compiler.ops.opaque import calls_normalize, is_opaque
 from snnc.compiler.ops.rules import RULES
 
@@ -187,14 +188,18 @@ def reads_traces(attrs: dict) -> tuple[bool, bool]:
 # -- phases ----------------------------------------------------------------------------
 
 def propagate_nests(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest]:
-    """``I_post[post] += s_pre[pre] * w[weight]`` (guard ``s_pre``), then the bias."""
+    """``I_post[post] += s_pre[pre] * w[weight]`` (guard ``s_pre``), then the bias. Into
+    a CSRM layer the source's spikes are replaced by their response-filtered window
+    (``filtered``) and the bias is scaled by the kernel's sum (:mod:`.csrm`)."""
     op = ctx.attrs["op"]
     pre, post, weight = synapses.access("s_pre"), synapses.access("I_post"), synapses.access("w")
+    bias = f"bias[{', '.join(synapses.bias)}]"
+    if windowed(ctx):
+        pre, bias = pre.replace("s_pre[", "filtered[", 1), f"{bias} * res_total"
     nests = [Nest(f"{ctx.label} propagate ({op})", synapses.all_domains(), post,
                   f"{pre} * {weight}", "add", guard=pre)]
     if ctx.params.get("b") is not None:
-        nests.append(Nest(f"{ctx.label} bias ({op})", synapses.post_domains(), post,
-                          f"bias[{', '.join(synapses.bias)}]", "add"))
+        nests.append(Nest(f"{ctx.label} bias ({op})", synapses.post_domains(), post, bias, "add"))
     return nests
 
 
@@ -267,7 +272,7 @@ def build_operands(synapses: SynapseMap, ends: dict[str, tuple[str, str]],
     ``(buffer, dtype)``; ``args`` lists ``(var, buffer, dtype, shape)`` of its arguments
     and temporaries (``name_bits`` / ``name_table`` pairs become one decoded role)."""
     shapes = {"s_pre": synapses.pre_shape, "x_pre": synapses.pre_shape, "s_post": synapses.post_shape,
-              "x_post": synapses.post_shape, "I_post": synapses.post_shape}
+              "x_post": synapses.post_shape, "I_post": synapses.post_shape, "filtered": synapses.pre_shape}
     roles = {role: Operand(ref, tuple(shapes[role]), flat=True, dtype=dtype)
              for role, (ref, dtype) in ends.items()}
     tables = {var.removesuffix("_table"): ref for var, ref, _, _ in args if var.endswith("_table")}
@@ -276,6 +281,9 @@ def build_operands(synapses: SynapseMap, ends: dict[str, tuple[str, str]],
             continue
         role = var.removesuffix("_bits")
         logical = w_shape if role in ("w", "wmin", "wmax", "mask") else tuple(shape)
+        if role == "filtered":
+            roles[role] = Operand(ref, tuple(shapes[role]), flat=True, dtype=dtype)
+            continue
         if not shape:
             roles[role] = Operand(ref, scalar=True, dtype=dtype)
         else:

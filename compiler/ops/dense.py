@@ -18,6 +18,7 @@ import torch
 from snnc.compiler.nest import BATCH, Domain, Nest
 from snnc.compiler.ops.connection import (ConnectionContext, ConnectionOp, SynapseMap, bound_args,
                                           register_connection_op)
+from snnc.compiler.ops.csrm import window_args, windowed
 
 
 def decode_table(dtype: torch.dtype) -> torch.Tensor:
@@ -77,6 +78,8 @@ def bind(ctx: ConnectionContext) -> dict[str, torch.Tensor]:
         weight_values(args, "w_data", csr.values().to(dtype).contiguous(), backend)
     if params.get("b") is not None:
         args["bias"] = params["b"].detach().to(torch.float32).expand(ctx.target["n"]).contiguous()
+    if windowed(ctx):
+        args.update(window_args(ctx))
     return {**args, **bound_args(ctx)}
 
 
@@ -90,8 +93,13 @@ def normalize(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest]:
     ]
 
 
-def temps(ctx: ConnectionContext) -> dict[str, tuple[int, ...]]:
-    return {"colsum": (ctx.target["n"],)} if ctx.params.get("norm") is not None else {}
+def temps(ctx: ConnectionContext) -> dict[str, tuple]:
+    """``colsum`` for normalisation; ``filtered`` (the response window, ``[B, n_pre]``)
+    into a CSRM layer."""
+    found: dict[str, tuple] = {"colsum": (ctx.target["n"],)} if ctx.params.get("norm") is not None else {}
+    if windowed(ctx):
+        found["filtered"] = (BATCH, ctx.source["n"])
+    return found
 
 
 def propagate_torch(ctx: ConnectionContext, names: dict[str, str]) -> list[str]:

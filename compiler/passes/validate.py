@@ -37,6 +37,12 @@ def _check_params(owner: str, schema, params: dict, shape: tuple[int, ...] | Non
             n = math.prod(shape)
             _check_tensor(owner, name, value, (n, n))
             continue
+        if name in schema.kernel_params:
+            _check_tensor(owner, name, value, None)
+            if value.dim() != 1 or value.numel() == 0:
+                raise SnncError(f"{owner}: {name} must be a non-empty vector over the window, "
+                                f"got shape {tuple(value.shape)}")
+            continue
         _check_tensor(owner, name, value, None)
         if shape is not None:
             try:
@@ -64,7 +70,9 @@ def _validate_layer(ir: nx.DiGraph, name: str, attrs: dict) -> None:
     for var in expected_state:
         if var not in attrs["state"]:
             raise SnncError(f"{owner}: missing state variable {var!r}")
-        _check_tensor(owner, var, attrs["state"][var], schema.state_shape(var, ir.graph["batch_size"], shape))
+        value = attrs["state"][var]
+        window = value.shape[1] if var in schema.window_state and value.dim() > 1 else 0
+        _check_tensor(owner, var, value, schema.state_shape(var, ir.graph["batch_size"], shape, window))
 
 
 
@@ -74,6 +82,9 @@ def _validate_connection(ir: nx.DiGraph, source: str, target: str, attrs: dict) 
     if schema is None or schema.kind != CONNECTION:
         raise SnncError(f"{owner}: unknown connection op {attrs.get('op')!r}")
     _check_params(owner, schema, attrs["params"], None)
+    if ir.nodes[target]["op"] == "csrm" and attrs["op"] != "dense":
+        raise SnncError(f"{owner}: a CSRMNodes layer takes its response windows only through dense "
+                        f"Connections, not {attrs.get('cls', attrs['op'])}")
     if schema.weight_shape is None:
         return
     w = attrs["params"]["w"]
@@ -140,6 +151,9 @@ def validate(ir: nx.DiGraph, options: CompileOptions) -> nx.DiGraph:
     for name in ir.graph["inputs"]:
         if name not in ir:
             raise SnncError(f"input {name!r}: no layer of that name; layers are {list(ir.nodes)}")
+        if ir.nodes[name]["op"] == "csrm":
+            raise SnncError(f"input {name!r}: a CSRMNodes layer takes input only through Connections "
+                            "(their response windows); feed it from an Input layer")
     _validate_monitors(ir)
     labels = {f"{source}->{target}" for source, target in ir.edges}
     for kind, overrides in (("storage", options.storage), ("propagation", options.propagation)):

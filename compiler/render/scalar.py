@@ -61,7 +61,7 @@ class ScalarExpr(ast.NodeTransformer):
         if name in ("exp", "floor"):
             call = ast.Call(ast.parse(f"math.{name}", mode="eval").body, args, [])
             return ast.Call(ast.Name("float32", ast.Load()), [call], []) if name == "floor" else call
-        if name in ("sum_b", "sum_n", "rank_n"):
+        if name in ("sum_b", "sum_n", "rank_n", "push", "wdot"):
             raise ValueError(f"{name} outside its stage: {text!r}")
         return ast.Call(ast.Name(name, ast.Load()), args, [])
 
@@ -85,9 +85,32 @@ def read_before_written(name: str, parsed: list[ast.Assign]) -> bool:
 
 
 def _states(statements: list[str], symbols: dict[str, Symbol], shared: bool | None = None) -> list[str]:
+    """The (non-window) state the statements use: loaded into locals, stored back."""
     used = names_used(statements)
     return [name for name, symbol in symbols.items() if symbol.kind == "state" and name in used
-            and (shared is None or symbol.shared == shared)]
+            and not symbol.window and (shared is None or symbol.shared == shared)]
+
+
+def _window_code(assign: ast.Assign, symbols: dict[str, Symbol], replaced: dict[str, str]) -> list[str] | None:
+    """Scalar loops for window operations: each ``wdot`` becomes a local computed
+    first (added to ``replaced``); a ``push`` statement becomes the shift itself
+    (returned instead of an assignment). None when the statement has neither."""
+    lines: list[str] = []
+    for call in ast.walk(assign.value):
+        if isinstance(call, ast.Call) and call.func.id == "wdot":
+            kernel, window = (symbols[a.id] for a in call.args)
+            total = f"wdot{len(replaced)}"
+            replaced[ast.unparse(call)] = total
+            lines += [f"{total} = float32(0.0)", f"for k in range({window.window}):",
+                      f"    {total} += {kernel.ref}[k] * {window.ref}[b, k, j]"]
+    value = assign.value
+    if isinstance(value, ast.Call) and value.func.id == "push":
+        window = symbols[value.args[0].id]
+        appended = scalar(value.args[1], symbols, replaced=replaced)
+        return lines + [f"for k in range({window.window - 1}):",
+                        f"    {window.ref}[b, k, j] = {window.ref}[b, k + 1, j]",
+                        f"{window.ref}[b, {window.window - 1}, j] = {appended}"]
+    return lines if lines else None
 
 
 def _check_target(symbols: dict[str, Symbol], target: str) -> None:
@@ -112,6 +135,11 @@ def _assignments(parsed: list[ast.Assign], symbols: dict[str, Symbol], states: l
     for assign in parsed:
         target = assign.targets[0].id
         _check_target(symbols, target)
+        window = _window_code(assign, symbols, replaced)
+        if window is not None:
+            lines += window
+            if isinstance(assign.value, ast.Call) and assign.value.func.id == "push":
+                continue
         written.add(target)
         lines.append(f"{target} = {scalar(assign.value, symbols, replaced=replaced)}")
     return lines + [f"{element(symbols[name])} = {name}" for name in states if name in written]

@@ -16,7 +16,8 @@ A network is a ``networkx.DiGraph``:
   :class:`ScheduledOp`) and ``end_of_run`` (list of :class:`ScheduledOp`).
 
 Each op is described by an :class:`OpSchema`: its params (per neuron: a scalar or
-broadcastable to the layer shape; ``matrix_params``: ``[n, n]``), optional params (may be
+broadcastable to the layer shape; ``matrix_params``: ``[n, n]``; ``kernel_params``: a
+vector over a window of steps), optional params (may be
 None), state variables (per sample ``[B, *shape]``, or ``shared_state`` ``[*shape]``
 shared by the batch, like ``theta``), options, and for a connection the rule giving
 its weight shape from the source and target shapes. ``validate``, the buffer plan,
@@ -44,12 +45,17 @@ class OpSchema:
     state: tuple[str, ...] = ()
     options: tuple[str, ...] = ()
     shared_state: tuple[str, ...] = ()
+    window_state: tuple[str, ...] = ()
+    kernel_params: tuple[str, ...] = ()
     matrix_params: tuple[str, ...] = ()
     weight_shape: Callable[[tuple, tuple, dict], tuple] | None = None
 
-    def state_shape(self, var: str, batch: int | str, shape: tuple) -> tuple:
-        """A state tensor's shape: ``[*shape]`` when shared by the batch, else ``[B, *shape]``."""
-        return tuple(shape) if var in self.shared_state else (batch, *shape)
+    def state_shape(self, var: str, batch: int | str, shape: tuple, window: int = 0) -> tuple:
+        """A state tensor's shape: ``[*shape]`` when shared by the batch, ``[B, W, *shape]``
+        for a window (a per-neuron history of ``W`` steps), else ``[B, *shape]``."""
+        if var in self.shared_state:
+            return tuple(shape)
+        return (batch, window, *shape) if var in self.window_state else (batch, *shape)
 
 
 # State and params every layer may carry, switched by its options.
@@ -203,6 +209,17 @@ register_op(OpSchema(
         "140 - u + I); u += dt*a*(b v - u); v = max(v, lbound) if lbound; s = v >= thresh;" + _TRACES,
     params=("thresh", "rest", "a", "b", "c", "d", "S"), optional_params=("lbound",),
     matrix_params=("S",), state=("s", "v", "u"), options=LAYER_OPTIONS,
+))
+
+register_op(OpSchema(
+    name="csrm", kind=LAYER,
+    doc="Input I = sum_k resKernel[k] * (window of the incoming connections' source spikes "
+        "through w, and b)[k]; v *= exp(-dt/tc_decay); if learning: theta *= exp(-dt/tc_theta_decay); "
+        "v += I + sum_k refKernel[k] * last_spikes[k]; s = v >= thresh + theta; if learning: "
+        "theta += theta_plus * sum_b s; last_spikes = push(last_spikes, s); lbound;" + _TRACES,
+    params=("thresh", "tc_decay", "theta_plus", "tc_theta_decay", "resKernel", "refKernel"),
+    optional_params=("lbound",), state=("s", "v", "theta", "last_spikes"), shared_state=("theta",),
+    window_state=("last_spikes",), kernel_params=("resKernel", "refKernel"), options=LAYER_OPTIONS,
 ))
 
 register_op(OpSchema(

@@ -197,7 +197,17 @@ class Connection(AbstractConnection):
                 "b": None if self.b is None else self.b.detach(), **self._common_params()}
 
     def ir_state(self) -> dict[str, torch.Tensor]:
-        return {}
+        """Into a ``CSRMNodes`` layer: ``s_w``, the window of the source's last
+        ``res_window_size / dt`` spike vectors ``[B, W, source.n]`` (oldest first), made
+        on first use and again when the batch size changes; never reset (spec 3.11)."""
+        if getattr(self.target, "ir_op", "") != "csrm":
+            return {}
+        width, _ = self.target.windows()
+        shape = (self.source.batch_size, width, self.source.n)
+        window = getattr(self, "s_w", None)
+        if window is None or tuple(window.shape) != shape:
+            self.s_w = torch.zeros(shape, device=self.w.device)
+        return {"s_w": self.s_w}
 
     def ir_options(self) -> dict[str, object]:
         return self._common_options()
