@@ -291,3 +291,19 @@ class ReferencePair:
             for var, value in y.state().items():
                 record.setdefault(var, []).append(value)
         return {key: torch.stack(values) for key, values in record.items()}
+
+
+def one_step_predictions(model: str, params: dict, w: torch.Tensor, x_before: torch.Tensor, ext: torch.Tensor,
+                         before: dict, dt: float, shape=(2, 3), izhikevich: dict | None = None) -> dict:
+    """The reference step applied once to each of ``T`` recorded states (for models whose
+    dynamics amplify float rounding, e.g. Izhikevich's upswing, where free runs of two
+    correct implementations drift apart): ``before[var]`` ``[T, B, *shape]`` is the state
+    before step ``t``, ``x_before`` ``[T, B, 4]`` X's spikes of step ``t-1``. Returns the
+    state after each step. Batch-independent, deterministic models only."""
+    steps, batch = ext.shape[:2]
+    layer = ReferenceNeurons(model, params, steps * batch, dt, shape, izhikevich)
+    for var, value in before.items():
+        setattr(layer, var, value.reshape(steps * batch, *shape).clone())
+    synaptic = (f32(x_before).reshape(steps * batch, -1) @ f32(w)).reshape(layer.full)
+    layer.step(synaptic + f32(ext).reshape(layer.full))
+    return {var: value.reshape(steps, batch, *shape) for var, value in layer.state().items()}
