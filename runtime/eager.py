@@ -75,7 +75,7 @@ def layer_step(layer, x: torch.Tensor) -> None:
 
 def _connection_context(connection, batch: int) -> ConnectionContext:
     def end(layer) -> dict:
-        return dict(shape=tuple(layer.shape), n=layer.n, state=layer.ir_state())
+        return dict(shape=tuple(layer.shape), n=layer.n, state=layer.ir_state())   # compute(s): no window
 
     attrs = dict(op=connection.ir_op, params=connection.ir_params(), options=connection.ir_options())
     return ConnectionContext(("source", "target"), attrs, end(connection.source), end(connection.target),

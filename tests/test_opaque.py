@@ -151,3 +151,60 @@ def test_run_masks_for_an_opaque_layer_are_refused():
     net = network()
     with pytest.raises(SnncError, match="'B'.*its own forward"):
         net.run({"A": torch.ones(3, 3)}, time=3, clamp={"B": torch.tensor([True, False, False, False])})
+
+
+class GuideStyleIF(Nodes):
+    """A custom model as the seed guide describes one: ``forward``,
+    ``reset_state_variables`` and ``_compute_decays`` (leaky integrate, reset to 0)."""
+
+    def __init__(self, n, thresh=2.0, tc=10.0, **kwargs):
+        super().__init__(n=n, **kwargs)
+        self.thresh, self.tc = thresh, tc
+        self.register_buffer("v", torch.zeros(0))
+
+    def _compute_decays(self):
+        self.decay = math.exp(-self.dt / self.tc)
+
+    def set_batch_size(self, batch_size):
+        super().set_batch_size(batch_size)
+        self.v = torch.zeros(batch_size, *self.shape)
+
+    def forward(self, x):
+        self.v *= self.decay
+        self.v += x
+        self.s = self.v >= self.thresh
+        self.v.masked_fill_(self.s, 0.0)
+        super().forward(x)
+
+    def reset_state_variables(self):
+        super().reset_state_variables()
+        self.v.zero_()
+
+
+def test_a_guide_style_custom_model_runs_unchanged():
+    """The compiled run equals a plain loop of the same equations; its own ``v`` is
+    monitorable; a reset goes through its own ``reset_state_variables``."""
+    net = Network(dt=0.5)
+    source, custom = Input(3), GuideStyleIF(2, traces=True)
+    net.add_layer(source, "A")
+    net.add_layer(custom, "C")
+    w = torch.tensor([[1.5, 0.5], [0.5, 1.0], [1.0, 0.25]])
+    net.add_connection(Connection(source, custom, w=w), "A", "C")
+    monitor = Monitor(custom, ["s", "v", "x"])
+    net.add_monitor(monitor, "C")
+    spikes = (torch.rand(20, 3, generator=torch.Generator().manual_seed(4)) < 0.5).float()
+    net.run({"A": spikes}, time=10.0)
+    decay, trace_decay = math.exp(-0.5 / 10.0), math.exp(-0.5 / 20.0)
+    v, x, previous = torch.zeros(2), torch.zeros(2), torch.zeros(3)
+    for t in range(20):
+        v = v * decay + previous @ w
+        s = v >= 2.0
+        v = torch.where(s, torch.zeros(2), v)
+        x = torch.where(s, torch.ones(2), x * trace_decay)
+        previous = spikes[t]
+        assert torch.equal(monitor.get("s")[t, 0], s), t
+        assert torch.allclose(monitor.get("v")[t, 0], v, atol=1e-5)
+        assert torch.allclose(monitor.get("x")[t, 0], x, atol=1e-5)
+    assert monitor.get("s").any()
+    net.reset_state_variables()
+    assert not custom.v.any() and not custom.s.any()

@@ -58,7 +58,7 @@ register_layer_op(LayerOp(name="csrm", bind=bind, statements=statements, spike_d
 
 def windowed(ctx) -> bool:
     """The connection delivers a response window (its target is a CSRM layer)."""
-    return ctx.target["op"] == "csrm"
+    return ctx.target.get("op") == "csrm"
 
 
 WINDOW_STATEMENTS = ["s_w = push(s_w, to_float(s_pre))", "filtered = wdot(resKernel, s_w)"]

@@ -36,9 +36,15 @@ def layer_attrs(layer, index: int = 0) -> dict:
     """A layer's IR node attributes; a layer with its own ``forward`` is opaque (the
     object itself rides along as ``module``)."""
     opaque = has_own_step(layer)
+    state = layer.ir_state()
+    if opaque:      # every buffer shaped like the layer (with or without a batch) is monitorable
+        shape = list(layer.shape)
+        state.update({name: value for name, value in layer._buffers.items()
+                      if isinstance(value, torch.Tensor) and name not in state
+                      and (list(value.shape) == shape or list(value.shape[1:]) == shape)})
     return dict(op=OPAQUE_LAYER if opaque else layer.ir_op, cls=type(layer).__name__, index=index,
                 shape=tuple(layer.shape), n=layer.n, learning=bool(layer.learning),
-                params={} if opaque else layer.ir_params(), state=layer.ir_state(),
+                params={} if opaque else layer.ir_params(), state=state,
                 options={} if opaque else layer.ir_options(), **({"module": layer} if opaque else {}))
 
 
