@@ -280,3 +280,24 @@ def test_item15_reset_state_variables_empties_monitor(time):
     network.run({"L": torch.full((4, 2), 5.0)}, time=4)
     network.reset_state_variables()
     assert monitor.get("v").numel() == 0
+
+
+# -- 16.13: one_step with IF neurons, on every backend ---------------------------------
+
+@pytest.mark.parametrize("backend", ["torch", "numba", "numba-cuda"])
+@pytest.mark.parametrize("one_step, b_spikes, c_spikes", [(False, [0, 1, 0, 0], [0, 0, 1, 0]),
+                                                          (True, [1, 0, 0, 0], [1, 0, 0, 0])])
+def test_item13_one_step_with_if_nodes(backend, one_step, b_spikes, c_spikes):
+    from snnc.network.nodes import IFNodes
+
+    network = Network()
+    network.add_layer(Input(1), "A")
+    for name in ("B", "C"):
+        network.add_layer(IFNodes(1, thresh=0.5, reset=0.0), name)
+        network.add_monitor(Monitor(network.layers[name], ["s"]), name)
+    network.add_connection(Connection(network.layers["A"], network.layers["B"], w=torch.ones(1, 1)), "A", "B")
+    network.add_connection(Connection(network.layers["B"], network.layers["C"], w=torch.ones(1, 1)), "B", "C")
+    spikes = torch.tensor([1.0, 0.0, 0.0, 0.0]).view(4, 1)
+    snnc.compile(network, backend=backend).run({"A": spikes}, time=4, one_step=one_step)
+    assert network.monitors["B"].get("s").flatten().int().tolist() == b_spikes
+    assert network.monitors["C"].get("s").flatten().int().tolist() == c_spikes
