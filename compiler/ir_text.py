@@ -41,6 +41,14 @@ def _flags(options: dict) -> str:
     return " ".join(f"{k}={v}" for k, v in options.items() if v)
 
 
+def _run(masks: dict) -> str:
+    """The run masks an object is given: ``run=clamp[per step],inject_v``."""
+    if not masks:
+        return ""
+    return "run=" + ",".join(f"{k}[per step]" if per_step is True and k != "mask" else k
+                             for k, per_step in masks.items())
+
+
 def _owner(target) -> str:
     return "->".join(target) if isinstance(target, tuple) else str(target)
 
@@ -55,12 +63,14 @@ def format_text(ir: nx.DiGraph) -> str:
         a = ir.nodes[name]
         state = ", ".join(f"{k}:{format_value(v)}" for k, v in a["state"].items())
         parts = [f"layer {name} {a['op']}({a['cls']}) shape={format_value(a['shape'])}",
-                 _flags(a["options"]), _fields(a["params"]), f"| state {state}"]
+                 _flags(a["options"]), _fields(a["params"]), _run(a.get("run", {})), f"| state {state}"]
         lines.append(" ".join(p for p in parts if p))
     for edge in connections_in_order(ir):
         a = ir.edges[edge]
         parts = [f"connection {_owner(edge)} {a['op']}({a['cls']})", _flags(a["options"]),
-                 _fields(a["params"])]
+                 _fields(a["params"]), _run(a.get("run", {}))]
+        if a.get("state"):
+            parts.append("| state " + ", ".join(f"{k}:{format_value(v)}" for k, v in a["state"].items()))
         if a.get("storage"):
             parts.append(f"| storage={a['storage']['format']}:{_dtype(a['storage']['dtype'])}")
         if a.get("storage") and "propagation" in a:

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
+import snnc
+
 from snnc.compiler import CompileOptions, pass_names, run_pipeline
 from snnc.compiler.ir_text import format_dot, format_json, format_text
 from snnc.ir import record_network
@@ -106,3 +108,24 @@ def test_json_and_dot_formats():
     assert '"propagation": "event"' in data and '"B_v"' in data
     dot = format_dot(lowered)
     assert dot.startswith("digraph snnc {") and '"A" -> "B"' in dot and '"B" -> "B"' in dot
+
+
+def test_ir_text_shows_run_masks_and_connection_state():
+    """A run's masks and a CSRM connection's window appear in the dump, as the buffers do."""
+    from snnc.compiler.ir_text import format_text
+    from snnc.network.nodes import CSRMNodes
+
+    network = Network()
+    network.add_layer(Input(4), "X")
+    network.add_layer(CSRMNodes(3), "Y")
+    network.add_layer(LIFNodes(2), "Z")
+    network.add_connection(Connection(network.layers["X"], network.layers["Y"]), "X", "Y")
+    network.add_connection(Connection(network.layers["Y"], network.layers["Z"]), "Y", "Z")
+    program = snnc.compile(network, backend="numba")
+    program.run({"X": torch.ones(3, 4)}, time=3, clamp={"Z": torch.ones(3, 2, dtype=torch.bool)},
+                masks={("Y", "Z"): torch.zeros(3, 2, dtype=torch.bool)})
+    text = format_text(program.ir)
+    assert "run=clamp[per step] | state" in text
+    assert "connection Y->Z dense(Connection)" in text and "run=mask" in text
+    assert "| state s_w:f32[1,20,4]" in text
+    assert "buffer Z_clamp mask bool[T,2]" in text and "buffer X_to_Y_filtered temp f32[B,4]" in text
