@@ -75,3 +75,56 @@ def test_half_precision_connection_runs():
     for net in (network, half):
         snnc.compile(net, backend="torch").run(inputs, time=3)
     assert torch.equal(network.monitors["Y"].get("v"), half.monitors["Y"].get("v"))
+
+
+def test_izhikevich_parameters_follow_bindsnets_draw_order():
+    """Same seed, same parameters as BindsNET 0.3.4 (checked against it in the oracle
+    tests): excitatory r, their coupling columns (0.5 U), inhibitory r, their columns (-U)."""
+    from snnc.network.nodes import IzhikevichNodes
+
+    generator = torch.Generator().manual_seed(3)
+    layer = IzhikevichNodes(n=5, excitatory=0.6, generator=generator)
+    replay = torch.Generator().manual_seed(3)
+    r_ex, s_ex = torch.rand(3, generator=replay), torch.rand(5, 3, generator=replay)
+    r_in, s_in = torch.rand(2, generator=replay), torch.rand(5, 2, generator=replay)
+    assert torch.equal(layer.c[:3], -65.0 + 15.0 * r_ex ** 2) and torch.equal(layer.d[:3], 8.0 - 6.0 * r_ex ** 2)
+    assert torch.equal(layer.a[3:], 0.02 + 0.08 * r_in) and torch.equal(layer.b[3:], 0.25 - 0.05 * r_in)
+    assert torch.equal(layer.S, torch.cat([0.5 * s_ex, -s_in], 1))
+    assert layer.excitatory.tolist() == [1, 1, 1, 0, 0]
+
+
+def test_pass_through_nodes_honour_clamp_and_traces():
+    """Q56: BindsNET's PassThroughNodes ignore clamp / unclamp (and never update traces)."""
+    from snnc.conversion import PassThroughNodes
+
+    network = Network()
+    network.add_layer(PassThroughNodes(3, traces=True), "P")
+    monitor = Monitor(network.layers["P"], ["s", "x"])
+    network.add_monitor(monitor, "P")
+    given = torch.tensor([[0.5, 0.0, 2.0], [0.0, 0.0, 0.0]])
+    network.run({"P": given}, time=2, clamp={"P": torch.tensor([False, True, False])},
+                unclamp={"P": torch.tensor([True, False, False])})
+    assert monitor.get("s").squeeze(1).tolist() == [[0.0, 1.0, 2.0], [0.0, 1.0, 0.0]]
+    assert monitor.get("x")[0, 0].tolist() == [0.0, 1.0, 1.0]
+
+
+def test_csrm_rectangular_kernel_and_no_incoming_connection_run():
+    """Q13 / Q14: BindsNET crashes on both; snnc runs them (no connection: no input)."""
+    from snnc.network.nodes import CSRMNodes
+
+    network = Network()
+    network.add_layer(Input(2), "X")
+    network.add_layer(CSRMNodes(2, responseKernel="RectangularKernel", tau=2.0), "Y")
+    network.add_layer(CSRMNodes(2), "Z")
+    network.add_connection(Connection(network.layers["X"], network.layers["Y"], w=torch.full((2, 2), 5.0)),
+                           "X", "Y")
+    monitor = Monitor(network.layers["Y"], ["v"])
+    network.add_monitor(monitor, "Y")
+    network.run({"X": torch.ones(3, 2)}, time=3)
+    kernel = network.layers["Y"].resKernel
+    assert torch.allclose(kernel, torch.full_like(kernel, 0.25))
+    # step 0 delivers X's initial (silent) spikes; step 1 its step-0 spikes: 0.25 * (2 * 5)
+    decay = float(torch.exp(torch.tensor(-0.01)))
+    v = monitor.get("v")[:, 0]
+    assert torch.allclose(v[0], torch.full((2,), -65.0 * decay))
+    assert torch.allclose(v[1], v[0] * decay + 2.5)

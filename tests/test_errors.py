@@ -280,3 +280,14 @@ def test_network_monitor_of_unknown_objects():
         NetworkMonitor(network, layers=["Q"])
     with pytest.raises(SnncError, match="NetworkMonitor: no connection"):
         NetworkMonitor(network, connections=[("Y", "X")])
+
+
+def test_external_input_to_a_csrm_layer_is_refused():
+    from snnc.network.nodes import CSRMNodes
+
+    network = Network()
+    network.add_layer(Input(2), "X")
+    network.add_layer(CSRMNodes(2), "Y")
+    network.add_connection(Connection(network.layers["X"], network.layers["Y"]), "X", "Y")
+    with pytest.raises(SnncError, match="input 'Y': a CSRMNodes layer takes input only through Connections"):
+        network.run({"Y": torch.ones(3, 2)}, time=3)

@@ -17,7 +17,7 @@ class IzhikevichNodes(Nodes):
     ``excitatory`` is the fraction of excitatory neurons (clipped to [0, 1]; with a
     mixed population the first ``int(n * excitatory)`` are excitatory). At
     construction, with ``r ~ U[0, 1)`` per neuron (torch's global generator, or
-    ``generator``): excitatory ``a = 0.02, b = 0.2, c = -65 + 15 r^2, d = 8 - 6 r^2``;
+    ``generator``; drawn in BindsNET's order, so a seed gives BindsNET's parameters): excitatory ``a = 0.02, b = 0.2, c = -65 + 15 r^2, d = 8 - 6 r^2``;
     inhibitory ``a = 0.02 + 0.08 r, b = 0.25 - 0.05 r, c = -65, d = 2``. The coupling
     ``S[j, k]`` (from neuron k to neuron j) is ``0.5 U[0, 1)`` for an excitatory k and
     ``-U[0, 1)`` for an inhibitory one.
@@ -43,18 +43,21 @@ class IzhikevichNodes(Nodes):
         fraction = min(max(float(excitatory), 0.0), 1.0)
         n = self.n
         count = n if fraction == 1.0 else int(n * fraction)
-        kind = torch.zeros(n, dtype=torch.bool)
-        kind[:count] = True
-        r = torch.rand(n, generator=generator)
-        a = torch.where(kind, torch.tensor(0.02), 0.02 + 0.08 * r)
-        b = torch.where(kind, torch.tensor(0.2), 0.25 - 0.05 * r)
-        c = torch.where(kind, -65.0 + 15.0 * r ** 2, torch.tensor(-65.0))
-        d = torch.where(kind, 8.0 - 6.0 * r ** 2, torch.tensor(2.0))
+        # Draw order (as BindsNET 0.3.4's, so a seed gives the same parameters): the
+        # excitatory r, their coupling columns, the inhibitory r, their columns.
+        r_ex = torch.rand(count, generator=generator)
+        s_ex = allocate(owner, lambda: torch.rand(n, count, generator=generator), f"coupling of {n} x {n}")
+        r_in = torch.rand(n - count, generator=generator)
+        s_in = torch.rand(n, n - count, generator=generator)
+        a = torch.cat([torch.full((count,), 0.02), 0.02 + 0.08 * r_in])
+        b = torch.cat([torch.full((count,), 0.2), 0.25 - 0.05 * r_in])
+        c = torch.cat([-65.0 + 15.0 * r_ex ** 2, torch.full((n - count,), -65.0)])
+        d = torch.cat([8.0 - 6.0 * r_ex ** 2, torch.full((n - count,), 2.0)])
         for name, value in (("a", a), ("b", b), ("c", c), ("d", d)):
             self.register_buffer(name, value.view(self.shape).contiguous())
+        kind = torch.arange(n) < count
         self.register_buffer("excitatory", kind.to(torch.uint8).view(self.shape))
-        column = allocate(owner, lambda: torch.rand(n, n, generator=generator), f"coupling of {n} x {n}")
-        self.register_buffer("S", torch.where(kind[None, :], 0.5 * column, -column))
+        self.register_buffer("S", torch.cat([0.5 * s_ex, -s_in], dim=1))
         self.register_buffer("v", torch.zeros(0))
         self.register_buffer("u", torch.zeros(0))
 
