@@ -207,6 +207,8 @@ class Connection(AbstractConnection):
         window = getattr(self, "s_w", None)
         if window is None or tuple(window.shape) != shape:
             self.s_w = torch.zeros(shape, device=self.w.device)
+        elif window.device != self.w.device:          # network.to(device) moved the weights
+            self.s_w = window.to(self.w.device)
         return {"s_w": self.s_w}
 
     def ir_options(self) -> dict[str, object]:
