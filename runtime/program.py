@@ -327,18 +327,29 @@ def _sizes(shape: tuple, batch: int, steps: int, time: int | None) -> tuple[int,
     return tuple(sizes.get(d, d) for d in shape)
 
 
+PROGRESS_INTERVAL = 0.1     # seconds of simulation between two progress-bar updates
+
+
 def _call(run, steps: int, args: list, progress_bar: bool) -> None:
+    """Run every step; with a progress bar, in chunks: a first one of 1 % of the steps
+    times a step, then chunks of about ``PROGRESS_INTERVAL`` seconds each, so the bar
+    costs a handful of calls however short the steps are."""
     if not progress_bar:
         run(0, steps, steps, *args)
         return
     from tqdm.auto import tqdm
 
-    chunk = max(1, math.ceil(steps / 100))
+    chunk = max(1, steps // 100)
     with tqdm(total=steps, unit="step") as bar:
-        for start in range(0, steps, chunk):
+        start = 0
+        while start < steps:
             stop = min(steps, start + chunk)
+            began = clock.perf_counter()
             run(start, stop, steps, *args)
+            per_step = (clock.perf_counter() - began) / (stop - start)
+            chunk = max(1, int(PROGRESS_INTERVAL / per_step)) if per_step > 0 else steps
             bar.update(stop - start)
+            start = stop
 
 
 def device_of(network) -> torch.device:

@@ -7,9 +7,10 @@ external input to ``Y``, batch 2; spec 2.4), compiled once per backend, in three
 ``reset_state_variables`` (the state must restart as 2.6 and 3.x say) and a third run.
 Spikes must be identical at every step, other state within 1e-4. Weights and inputs
 are multiples of 1/4. Izhikevich's upswing multiplies a rounding difference by ~50
-per step, so two correct float32 implementations drift apart in v and u while
-spiking identically: its spikes are compared over the free run and its other state
-one step at a time from snnc's own previous state (1e-5·|v| + 1e-4).
+per step and its coupling ``S @ s`` sums random floats (in a backend-specific order),
+so two correct float32 implementations drift apart and, after ~100 steps, may shift
+a spike: its state, spikes included, is checked one step at a time from snnc's own
+previous state (spikes exactly, the rest within 1e-5·|v| + 1e-4).
 Golden traces of spec 16 (items 2-7) are checked on the reference and every backend;
 Izhikevich's construction is checked against 3.9.
 """
@@ -32,7 +33,7 @@ from snnc.network.topology import Connection
 BACKENDS = ["torch", "numba", "numba-cuda"]
 BATCH, SHAPE, N = 2, (2, 3), 6
 # run 1, run 2 (continuing), run 3 (after a reset); the CUDA simulator runs every thread in Python
-STEPS = {"torch": (120, 80, 60), "numba": (120, 80, 60), "numba-cuda": (16, 8, 8)}
+STEPS = {"torch": (120, 80, 60), "numba": (120, 80, 60), "numba-cuda": (8, 4, 6)}
 SEEDS = (11, 12, 13)
 CLASSES = {"mcculloch_pitts": nodes.McCullochPitts, "if": nodes.IFNodes, "lif": nodes.LIFNodes,
            "boosted_lif": nodes.BoostedLIFNodes, "current_lif": nodes.CurrentLIFNodes,
@@ -51,38 +52,34 @@ class Case:
 
 
 T23 = torch.tensor([[-58.0, -56.0, -60.0], [-57.0, -59.0, -55.0]])
-CASES = {
-    "mcculloch_pitts": Case("mcculloch_pitts", dict(thresh=torch.tensor([0.5, 1.0, 1.25]), traces=True, tc_trace=5.0),
-                            w=(0.0, 1.0), ext=(-0.5, 0.75)),
-    "if": Case("if", dict(thresh=-60.0, refrac=2.0, lbound=-67.0, traces=True,
-                                         traces_additive=True), w=(0.0, 2.0), ext=(-1.5, 1.0)),
-    "lif": Case("lif", dict(thresh=T23, refrac=3.0, tc_decay=20.0, lbound=-70.0, traces=True,
-                                           tc_trace=10.0, trace_scale=0.5, sum_input=True),
-                w=(0.0, 4.0), ext=(-1.0, 2.0), clamp=True),
+T3 = torch.tensor([-58.0, -56.0, -60.0])
+CASES = {   # parameters cover per-neuron thresholds, lbound, both trace kinds, tc_trace, trace_scale, summed
+    "mcculloch_pitts": Case("mcculloch_pitts", dict(thresh=torch.tensor([0.5, 1.0, 1.25]), traces=True,
+                                                    tc_trace=5.0), w=(0.0, 1.0), ext=(-0.5, 0.75)),
+    "if": Case("if", dict(thresh=-60.0, refrac=2.0, lbound=-67.0, traces=True, traces_additive=True),
+               w=(0.0, 2.0), ext=(-1.5, 1.0)),
+    "lif": Case("lif", dict(thresh=T23, refrac=3.0, tc_decay=20.0, lbound=-70.0, traces=True, tc_trace=10.0,
+                            trace_scale=0.5, sum_input=True), w=(0.0, 4.0), ext=(-1.0, 2.0), clamp=True),
     "boosted_lif": Case("boosted_lif", dict(thresh=6.0, refrac=2.0, tc_decay=10.0, traces=True,
-                                                           traces_additive=True, sum_input=True),
-                        w=(0.0, 3.0), ext=(0.0, 1.0)),
-    "current_lif": Case("current_lif", dict(thresh=torch.tensor([-58.0, -56.0, -60.0]), refrac=3.0, tc_i_decay=3.0,
-                             lbound=-70.0, sum_input=True, traces=True),
-                        w=(0.0, 1.5), ext=(-0.5, 0.5)),
-    "izhikevich": Case("izhikevich", dict(excitatory=0.5, lbound=-75.0, traces=True,
-                                                         traces_additive=True, sum_input=True),
-                       w=(0.0, 10.0), ext=(1.0, 8.0)),
+                                            traces_additive=True, sum_input=True), w=(0.0, 3.0), ext=(0.0, 1.0)),
+    "current_lif": Case("current_lif", dict(thresh=T3, refrac=3.0, tc_i_decay=3.0, lbound=-70.0, sum_input=True,
+                                            traces=True), w=(0.0, 1.5), ext=(-0.5, 0.5)),
+    "izhikevich": Case("izhikevich", dict(excitatory=0.5, lbound=-75.0, traces=True, traces_additive=True,
+                                          sum_input=True), w=(0.0, 10.0), ext=(1.0, 8.0)),
     "subtractive_if": Case("subtractive_if", dict(thresh=2.0, reset=0.0, refrac=1.0, lbound=-1.0, traces=True),
                            w=(0.0, 1.0), ext=(-0.5, 0.5)),
-    "pass_through": Case("pass_through", dict(traces=True, sum_input=True),
-                         w=(-1.0, 1.0), ext=(-1.0, 1.0), clamp=True),
-    "adaptive_lif": Case("adaptive_lif", dict(thresh=T23, theta_plus=0.5, tc_theta_decay=50.0,
-                                                        refrac=2.0, tc_decay=30.0, traces=True,
-                                                        traces_additive=True, trace_scale=2.0),
+    "pass_through": Case("pass_through", dict(traces=True, sum_input=True), w=(-1.0, 1.0), ext=(-1.0, 1.0),
+                         clamp=True),
+    "adaptive_lif": Case("adaptive_lif", dict(thresh=T23, theta_plus=0.5, tc_theta_decay=50.0, refrac=2.0,
+                                              tc_decay=30.0, traces=True, traces_additive=True, trace_scale=2.0),
                          w=(0.0, 4.0), ext=(0.0, 1.5)),
     "srm0": Case("srm0", dict(refrac=2.0, lbound=-75.0, traces=True), w=(0.0, 6.0), ext=(-1.0, 2.0)),
-    "diehl_and_cook": Case("diehl_and_cook", dict(one_spike=False, thresh=torch.tensor([-56.0, -55.0, -57.0]), theta_plus=1.0,
-                                tc_theta_decay=40.0, refrac=3.0, lbound=-68.0, traces=True),
-                           w=(0.0, 4.0), ext=(-0.5, 1.5)),
-    "diehl_and_cook_one_spike": Case("diehl_and_cook", dict(one_spike=True, thresh=-58.0, theta_plus=0.25, tc_theta_decay=40.0,
-                                          refrac=1.0, traces=True, traces_additive=True),
-                                     w=(0.0, 6.0), ext=(0.0, 2.0)),
+    "diehl_and_cook": Case("diehl_and_cook", dict(one_spike=False, thresh=torch.tensor([-56.0, -55.0, -57.0]),
+                                                  theta_plus=1.0, tc_theta_decay=40.0, refrac=3.0, lbound=-68.0,
+                                                  traces=True), w=(0.0, 4.0), ext=(-0.5, 1.5)),
+    "diehl_and_cook_one_spike": Case("diehl_and_cook", dict(one_spike=True, thresh=-58.0, theta_plus=0.25,
+                                                            tc_theta_decay=40.0, refrac=1.0, traces=True,
+                                                            traces_additive=True), w=(0.0, 6.0), ext=(0.0, 2.0)),
 }
 
 
@@ -91,18 +88,20 @@ def quarters(gen, shape, low, high) -> torch.Tensor:
 
 
 def case_data(name: str, steps: int) -> dict:
-    """Seeded ``w`` [4, 6], external input [T, B, 2, 3], clamp/unclamp masks [T, 2, 3]."""
+    """Seeded ``w`` [4, 6], external input [T, B, 2, 3], clamp/unclamp masks [T, 2, 3]
+    (the first ``steps`` of 200, so a shorter run sees the start of a longer one)."""
     case = CASES[name]
     gen = torch.Generator().manual_seed(list(CASES).index(name) + 100)
-    data = {"w": quarters(gen, (4, N), *case.w), "ext": quarters(gen, (steps, BATCH, *SHAPE), *case.ext)}
+    data = {"w": quarters(gen, (4, N), *case.w), "ext": quarters(gen, (200, BATCH, *SHAPE), *case.ext)[:steps]}
     if case.clamp:
-        data["clamp"] = torch.rand(steps, *SHAPE, generator=gen) < 0.1
-        data["unclamp"] = torch.rand(steps, *SHAPE, generator=gen) < 0.1
+        data["clamp"] = (torch.rand(200, *SHAPE, generator=gen) < 0.1)[:steps]
+        data["unclamp"] = (torch.rand(200, *SHAPE, generator=gen) < 0.1)[:steps]
     return data
 
 
 def x_raster(steps: int) -> torch.Tensor:
-    return (torch.rand(steps, BATCH, 4, generator=torch.Generator().manual_seed(7)) < 0.3).float()
+    """Input spikes, p = 0.3."""
+    return (torch.rand(200, BATCH, 4, generator=torch.Generator().manual_seed(7)) < 0.3).float()[:steps]
 
 
 def izhikevich_layer(params: dict) -> nodes.IzhikevichNodes:
@@ -196,7 +195,8 @@ def assert_trace(where: str, actual: torch.Tensor, expected: torch.Tensor, relat
 
 
 def assert_part(name: str, part: str, result: dict, expected: dict, before: dict) -> None:
-    """One run's recordings; Izhikevich's state one step at a time (see the docstring)."""
+    """One run's recordings; Izhikevich's one step at a time from ``before`` and the
+    recorded states (see the module docstring)."""
     case, actual = CASES[name], result[part]
     assert torch.equal(actual["X.s"], expected[part]["X.s"]), f"X.s ({part})"
     if case.model != "izhikevich":
@@ -204,7 +204,6 @@ def assert_part(name: str, part: str, result: dict, expected: dict, before: dict
             if var != "X.s":
                 assert_trace(f"{name}.{var} ({part})", actual[f"Y.{var}"], value)
         return
-    assert_trace(f"{name}.s ({part})", actual["Y.s"], expected[part]["s"])
     x = actual["X.s"]
     x_before = torch.cat([torch.zeros_like(x[:1]), x[:-1]])
     states = {var: torch.cat([before[var][None].float(), actual[f"Y.{var}"][:-1].float()])
@@ -214,8 +213,7 @@ def assert_part(name: str, part: str, result: dict, expected: dict, before: dict
                                      result["data"]["ext"][:len(x)], states, result["dt"], SHAPE,
                                      result["izhikevich"])
     for var, value in predicted.items():
-        if var != "s":
-            assert_trace(f"{name}.{var} ({part}, one step)", actual[f"Y.{var}"], value, relative=True)
+        assert_trace(f"{name}.{var} ({part}, one step)", actual[f"Y.{var}"], value, relative=True)
 
 
 def assert_active(name: str, s: torch.Tensor) -> None:
@@ -312,7 +310,7 @@ def test_reference_golden(item):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_golden_traces_on_backend(backend):
     """Items 2-7 as independent one-neuron layers of one network (one compile per backend)."""
-    steps = 11 if backend == "numba-cuda" else 15
+    steps = 10 if backend == "numba-cuda" else 15
     network, inputs = Network(dt=1.0), {}
     for item, (model, params, value, expected) in GOLDEN.items():
         layer = CLASSES[model](1, **params)

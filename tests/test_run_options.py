@@ -199,3 +199,18 @@ def test_reward_fn_computes_the_reward_once_per_run():
         network.run({}, time=2, reward=1.0)
     with pytest.raises(SnncError, match="a_plus"):
         network.run({}, time=2, a_plus=1.0)
+
+
+def test_progress_bar_calls_the_compiled_loop_a_handful_of_times():
+    """A first chunk of 1 % times a step; the rest goes in ~0.1 s chunks."""
+    from snnc.runtime.program import _call
+
+    calls = []
+
+    def run(start, stop, steps):
+        calls.append((start, stop))
+
+    _call(run, 10_000, [], progress_bar=True)
+    assert calls[0] == (0, 100) and calls[-1][1] == 10_000
+    assert len(calls) <= 3
+    assert all(a[1] == b[0] for a, b in zip(calls, calls[1:]))

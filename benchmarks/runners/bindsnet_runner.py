@@ -80,7 +80,7 @@ def main() -> None:
         # reset_state_variables zeroes ``s`` in place, which would zero step 0 of ours)
         network.run(inputs={k: v[:1].clone() for k, v in inputs.items()}, time=1)
         network.reset_state_variables()
-    runs = []
+    runs, spikes = [], []
     # fresh copies per run: BindsNET's Input keeps a view of the input as ``s``, which
     # reset_state_variables zeroes in place
     pristine = {key: v.clone() for key, v in inputs.items()} if args.runs > 1 else None
@@ -91,6 +91,7 @@ def main() -> None:
         with Timer() as t_run:
             network.run(inputs=run_inputs, time=args.steps)
         runs.append(t_run.seconds)
+        spikes.append(common.run_spikes(network, args.workload))
     record = {"system": "bindsnet", "version": BINDSNET_VERSION, "workload": args.workload,
               "neuron": args.neuron if args.workload == "guide" else "lif",
               "n": args.n, "steps": args.steps,
@@ -99,6 +100,7 @@ def main() -> None:
               "warmup": not args.no_warmup, "build_s": t_build.seconds, "run_s": runs[0], "runs": runs,
               "steady_s": steady(runs), "per_sample_s": runs[0] / args.batch, **info, **python_info()}
     record.update(common.spike_counts(network, args.workload))
+    record["output_spikes_runs"] = spikes
     emit(record)
 
 

@@ -126,3 +126,11 @@ def spike_counts(network, workload: str) -> dict:
     if workload == "guide":
         counts["output_spikes"] = int(network.monitors["B"].get("s").sum())
     return counts
+
+
+def run_spikes(network, workload: str) -> int | None:
+    """The output spikes of the run just made (guide: monitor B, which the reset before
+    each run empties; None for the other workloads). Read after the timing."""
+    if workload != "guide":
+        return None
+    return int(network.monitors["B"].get("s").sum())

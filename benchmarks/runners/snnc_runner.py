@@ -137,19 +137,21 @@ def main() -> None:
         record["inproc_first_run_s"] = t2_first.seconds
         record["inproc_total_s"] = t2_compile.seconds + t2_first.seconds
     if args.measure == "run":
-        runs, walls = [], []
+        runs, walls, spikes = [], [], []
         for _ in range(max(1, args.runs)):
             network.reset_state_variables()
             with Timer() as t_wall:
                 program.run(inputs=inputs, time=args.steps)
             runs.append(program.last_run.seconds)
             walls.append(t_wall.seconds)
+            spikes.append(common.run_spikes(network, args.workload))
         record["run_s"] = runs[0]                 # program.last_run.seconds
         record["run_wall_s"] = walls[0]           # the whole program.run call (binding, hand-back)
         record["runs"], record["run_walls"] = runs, walls
         record["steady_s"], record["steady_wall_s"] = steady(runs), steady(walls)
         record["per_sample_s"] = record["run_s"] / args.batch
         record.update(common.spike_counts(network, args.workload))
+        record["output_spikes_runs"] = spikes
     emit(record)
 
 
