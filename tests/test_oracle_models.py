@@ -174,7 +174,7 @@ def oracle(spec: dict, **options):
 
 PER_NEURON = -52.0 + torch.linspace(0.0, 3.0, 6)
 MODELS = {
-    "if": case("IFNodes", w=(-2, 6), ext=1.0, traces=True, thresh=PER_NEURON.view(2, 3), refrac=2, lbound=-70.0),
+    "if": case("IFNodes", w=(-2, 6), ext=1.0, traces=True, thresh=PER_NEURON.view(2, 3), refrac=2, lbound=-66.0),
     "if-dt05-b2": case("IFNodes", dt=0.5, batch=2, rec=(-2, 1), refrac=1.5, seed=1),
     "lif": case("LIFNodes", w=(-2, 8), rec=(-3, 2), traces=True, additive=True, refrac=3,
                 tc_decay=torch.linspace(10.0, 60.0, 6).view(2, 3)),
@@ -186,12 +186,12 @@ MODELS = {
     "boosted-dt05": case("BoostedLIFNodes", dt=0.5, w=(-1, 8), thresh=10.0, refrac=1, seed=4),
     "current": case("CurrentLIFNodes", w=(-0.5, 2.5), rec=(-1, 0.5), traces=True, refrac=3, tc_i_decay=3.0,
                     tc_decay=50.0),
-    "current-dt05-b2": case("CurrentLIFNodes", dt=0.5, batch=2, w=(-0.5, 2.0), ext=0.5, lbound=-68.0, seed=5,
+    "current-dt05-b2": case("CurrentLIFNodes", dt=0.5, batch=2, w=(-0.5, 2.0), ext=0.5, lbound=-65.5, seed=5,
                             thresh=PER_NEURON.view(2, 3)),
     "adaptive": case("AdaptiveLIFNodes", w=(-2, 8), rec=(-2, 1), traces=True, batch=2, theta_plus=0.5,
                      tc_theta_decay=50.0, tc_decay=30.0, refrac=2),
-    "adaptive-dt05": case("AdaptiveLIFNodes", dt=0.5, w=(-2, 10), ext=2.0, theta_plus=1.0, tc_theta_decay=20.0,
-                          lbound=-67.0, seed=6),
+    "adaptive-dt05": case("AdaptiveLIFNodes", dt=0.5, w=(-5, 10), ext=2.0, theta_plus=1.0, tc_theta_decay=20.0,
+                          lbound=-65.5, seed=6),
     "dc": case("DiehlAndCookNodes", one_spike=False, w=(-2, 8), rec=(-2, 1), traces=True, batch=2,
                theta_plus=0.5, tc_theta_decay=50.0, tc_decay=30.0, lbound=-66.0),
     "izh-exc": case("IzhikevichNodes", shape=(6,), w=(0, 12), ext=5.0, excitatory=1.0, traces=True),
@@ -220,7 +220,8 @@ CUDA_MODELS = ("if", "csrm-ExponentialKernel", "lif-postpre")
 
 IZHIKEVICH_ROUNDING = pytest.mark.xfail(strict=True, reason=(
     "snnc computes Izhikevich's 0.04 v^2 as (0.04 * v) * v, BindsNET as 0.04 * (v * v): a one-ulp "
-    "difference per step that the model amplifies (v differs by up to 1e-2 relative, 182 mV at a peak)"))
+    "difference per step that the model amplifies (after 100+ steps v differs by 0.5 mV, and by 182 mV "
+    "at one supra-threshold peak; the spikes agree)"))
 CUDA_STEPS = 20      # the CUDA simulator interprets every thread in Python: short runs only
 
 
@@ -243,6 +244,8 @@ def test_model_matches_bindsnet(name, backend):
     passing = spec["model"] == "PassThroughNodes"      # s = I: real-valued, compared to 1e-4
     if not passing:
         assert_active(expected["L.s"])
+    if "lbound" in spec["kwargs"]:
+        assert (expected["L.v"] == spec["kwargs"]["lbound"]).any(), "lbound never reached"
     skip = ()
     if spec["model"] == "SRM0Nodes":
         # Spikes are U[0,1) < s_prob: deterministic only where s_prob is exactly 0 or 1,

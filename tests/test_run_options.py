@@ -214,3 +214,19 @@ def test_progress_bar_calls_the_compiled_loop_a_handful_of_times():
     assert calls[0] == (0, 100) and calls[-1][1] == 10_000
     assert len(calls) <= 3
     assert all(a[1] == b[0] for a, b in zip(calls, calls[1:]))
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.bool, torch.float32])
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_clamp_on_an_input_layer_of_any_dtype(backend, dtype):
+    """Input spikes keep the input's dtype; a clamp sets 1, an unclamp 0, traces follow."""
+    network = Network()
+    network.add_layer(Input(3, traces=True), "X")
+    monitor = Monitor(network.layers["X"], ["s", "x"])
+    network.add_monitor(monitor, "m")
+    given = torch.zeros(4, 3).to(dtype)
+    given[1, 2] = 1
+    snnc.compile(network, backend=backend).run({"X": given}, time=4, clamp={"X": torch.tensor([True, False, False])},
+                                                unclamp={"X": torch.tensor([False, False, True])})
+    assert monitor.get("s").squeeze(1).float().tolist() == [[1.0, 0.0, 0.0]] * 4
+    assert monitor.get("x").squeeze(1)[:, 2].tolist() == [0.0] * 4
