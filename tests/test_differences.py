@@ -128,3 +128,19 @@ def test_csrm_rectangular_kernel_and_no_incoming_connection_run():
     v = monitor.get("v")[:, 0]
     assert torch.allclose(v[0], torch.full((2,), -65.0 * decay))
     assert torch.allclose(v[1], v[0] * decay + 2.5)
+
+
+def test_csrm_windows_follow_dt():
+    """BindsNET crashes for dt != 1 (kernel and window lengths disagree); snnc sizes
+    both ``ceil(window / dt)`` steps."""
+    from snnc.network.nodes import CSRMNodes
+
+    network = Network(dt=0.5)
+    network.add_layer(Input(2), "X")
+    network.add_layer(CSRMNodes(2, res_window_size=5, ref_window_size=3), "Y")
+    connection = Connection(network.layers["X"], network.layers["Y"], w=torch.full((2, 2), 5.0))
+    network.add_connection(connection, "X", "Y")
+    network.run({"X": torch.ones(4, 2)}, time=2.0)
+    layer = network.layers["Y"]
+    assert layer.resKernel.shape == (10,) and layer.refKernel.shape == (6,)
+    assert connection.s_w.shape == (1, 10, 2) and layer.last_spikes.shape == (1, 6, 2)

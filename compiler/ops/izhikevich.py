@@ -8,7 +8,7 @@ step's spikes)::
 Statements::
 
     v = c where s;  u = u + d where s              (the previous step's spikes)
-    v = v + dt * 0.5 * (0.04 * v * v + 5 * v + 140 - u + I)     twice
+    v = v + dt * 0.5 * (0.04 * (v * v) + 5 * v + 140 - u + I)   twice
     u = u + dt * a * (b * v - u)
     v = max(v, lbound)                             only with lbound
     s = v >= thresh
@@ -22,7 +22,7 @@ from snnc.compiler.nest import BATCH, Domain, Nest
 from snnc.compiler.ops.base import (LayerOp, bool_spikes, inject_statements, lbound_statements,
                                     neuron_args, register_layer_op, trace_statements)
 
-HALF_STEP = "v = v + dt * 0.5 * (0.04 * v * v + 5.0 * v + 140.0 - u + I)"
+HALF_STEP = "v = v + dt * 0.5 * (0.04 * (v * v) + 5.0 * v + 140.0 - u + I)"   # v*v first, as BindsNET rounds
 
 
 def bind(attrs: dict, dt: float) -> dict[str, torch.Tensor]:

@@ -189,7 +189,11 @@ class NetworkMonitor(Tracked, AbstractMonitor):
         return any(recorder.has_data() for _, recorder in self.recorders.values())
 
     def reset_state_variables(self) -> None:
-        """Drop everything recorded."""
+        """Drop everything recorded (the recorders stay: a compiled run holds them)."""
+        if self.recorders:
+            for _, recorder in self.recorders.values():
+                recorder.clear()
+            return
         self.recorders = {
             self._suffix(key): (key, Recorder(variables, self.time, torch.device("cpu"),
                                               cast=torch.float32 if isinstance(key, str) else None))
