@@ -178,7 +178,7 @@ def assert_agree(reference: dict, other: dict, backend: str) -> None:
                                        msg=lambda m: f"{backend} {key}: {m}")
 
 
-@settings(max_examples=8, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
+@settings(max_examples=6, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(networks())
 def test_backends_agree_on_random_networks(recipe):

@@ -24,11 +24,7 @@ import pytest
 import torch
 
 import snnc
-import snnc.conversion
-import snnc.learning
-import snnc.network
-import snnc.network.monitors
-import snnc.network.nodes
+import snnc.conversion, snnc.learning, snnc.network.monitors, snnc.network.nodes  # noqa: E401
 import snnc.network.topology
 
 
@@ -43,11 +39,8 @@ def _define_torchvision_schemas() -> None:
 
 _define_torchvision_schemas()
 bindsnet = pytest.importorskip("bindsnet", reason="BindsNET 0.3.4 is not installed (optional oracle)")
-import bindsnet.conversion.nodes  # noqa: E402
-import bindsnet.learning  # noqa: E402
-import bindsnet.network.monitors  # noqa: E402
-import bindsnet.network.nodes  # noqa: E402
-import bindsnet.network.topology  # noqa: E402
+import bindsnet.conversion.nodes, bindsnet.learning, bindsnet.network.monitors  # noqa: E401, E402
+import bindsnet.network.nodes, bindsnet.network.topology  # noqa: E401, E402
 
 
 def _library(network, nodes, conversion, topology, monitors, learning) -> SimpleNamespace:
@@ -218,23 +211,16 @@ for kernel, tau, res, ref in (("ExponentialKernel", 2.0, 4, 3), ("AlphaKernel", 
 CUDA_MODELS = ("if", "csrm-ExponentialKernel", "lif-postpre")
 
 
-IZHIKEVICH_ROUNDING = pytest.mark.xfail(strict=True, reason=(
-    "snnc computes Izhikevich's 0.04 v^2 as (0.04 * v) * v, BindsNET as 0.04 * (v * v): a one-ulp "
-    "difference per step that the model amplifies (after 100+ steps v differs by 0.5 mV, and by 182 mV "
-    "at one supra-threshold peak; the spikes agree)"))
 CUDA_STEPS = 20      # the CUDA simulator interprets every thread in Python: short runs only
 
 
-def _backends(names, cuda_names, xfail=()):
-    return [pytest.param(name, backend, marks=[IZHIKEVICH_ROUNDING] if name in xfail else [])
+def _backends(names, cuda_names):
+    return [pytest.param(name, backend)
             for name in names for backend in BACKENDS + (CUDA if name in cuda_names else [])]
+_for = lambda backend, spec: dict(spec, steps=CUDA_STEPS) if backend == "numba-cuda" else spec  # noqa: E731
 
 
-def _for(backend, spec):
-    return dict(spec, steps=CUDA_STEPS) if backend == "numba-cuda" else spec
-
-
-@pytest.mark.parametrize("name, backend", _backends(MODELS, CUDA_MODELS, ("izh-exc", "izh-mixed-b2")))
+@pytest.mark.parametrize("name, backend", _backends(MODELS, CUDA_MODELS))
 def test_model_matches_bindsnet(name, backend):
     """Spec 3.1-3.12: each model's spikes and states, step for step, with traces,
     recurrence, external input, per-neuron parameters, dt 1 / 0.5, batch 1 / 2,
@@ -296,10 +282,9 @@ def test_diehl_and_cook_one_spike(backend):
         assert torch.equal(kept.flatten(2).sum(-1), crossed.flatten(2).any(-1).long())
 
 
-SHAPE_ROWS = torch.tensor([True, False])                 # over the first dimension of a (2, 3) layer
-OPTIONS = {
+OPTIONS = {     # 1-D masks of a (2, 3) layer select along its first dimension, as in BindsNET
     "clamp-1d": (case("AdaptiveLIFNodes", traces=True, w=(-2, 6), theta_plus=0.5, tc_theta_decay=50.0),
-                 dict(clamp={"L": SHAPE_ROWS})),
+                 dict(clamp={"L": torch.tensor([True, False])})),
     "unclamp-1d": (case("AdaptiveLIFNodes", traces=True, w=(-2, 8), theta_plus=0.5, tc_theta_decay=50.0, batch=2),
                    dict(unclamp={"L": torch.tensor([False, True])})),
     "clamp-unclamp-2d": (case("LIFNodes", shape=(6,), traces=True, rec=(-2, 2), w=(-2, 8), batch=2, dt=0.5),
@@ -325,7 +310,7 @@ OPTIONS = {
 CUDA_OPTIONS = ("clamp-unclamp-2d", "injects-2d", "masks-postpre")
 
 
-@pytest.mark.parametrize("name, backend", _backends(OPTIONS, CUDA_OPTIONS, ("injects-2d-izh",)))
+@pytest.mark.parametrize("name, backend", _backends(OPTIONS, CUDA_OPTIONS))
 def test_run_option_matches_bindsnet(name, backend):
     """Spec 2.3-2.4 (Q7): clamp / unclamp after the spike decision and before the trace
     (1-D masks over the first dimension, 2-D per step), injects_v before the step's
@@ -349,8 +334,8 @@ def test_run_option_matches_bindsnet(name, backend):
 @pytest.mark.parametrize("name", ["izh-exc", "izh-mixed-b2", "injects-2d-izh"])
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_izhikevich_spike_trains(backend, name):
-    """Spec 3.9, beside the strict comparisons marked xfail above: identical spike
-    trains, and v / u within 1e-3 (relative, for |x| > 1) over the first 40 steps."""
+    """Spec 3.9: identical spike trains, and v / u within 1e-3 (relative, for |x| > 1)
+    over the first 40 steps (as well as the strict comparison above)."""
     spec, options = OPTIONS[name] if name in OPTIONS else (MODELS[name], {})
     expected, layer = oracle(spec, **options)
     actual, _ = simulate(SNNC, spec, backend=backend, donor=layer, **options)
@@ -424,8 +409,6 @@ def test_network_monitor(backend, time):
     _network_monitors(backend, time, reset=False)
 
 
-@pytest.mark.xfail(strict=True, reason="snnc: after NetworkMonitor.reset_state_variables() (or the network's) "
-                   "a program bound before it records nothing more into that monitor (stale recorders)")
 @pytest.mark.parametrize("time", [None, 40])
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_network_monitor_after_reset(backend, time):

@@ -84,7 +84,7 @@ def trace_statements(attrs: dict, spiked: str = "s") -> list[str]:
     """The shared end of every node update: the run's ``clamp`` / ``unclamp`` of the
     spikes (after the model's spike decision, spec 2.4 / quirk Q7), then spike trace
     and summed input. ``spiked`` is how a spike reads (``nonzero(s)`` for layers whose
-    spikes are numbers)."""
+    spikes are numbers); an additive trace adds ``trace_scale * s`` (the value itself)."""
     options = attrs["options"]
     run = attrs.get("run", {})
     on, off = ("True", "False") if spiked == "s" else ("1.0", "0.0")
@@ -93,7 +93,7 @@ def trace_statements(attrs: dict, spiked: str = "s") -> list[str]:
     if options.get("traces"):
         lines.append("x = x * trace_decay")
         if options.get("traces_additive"):
-            lines.append(f"x = x + trace_scale * to_float({spiked})")
+            lines.append("x = x + trace_scale * to_float(s)")      # weighted by s (spec 3.0)
         else:
             lines.append(f"x = where({spiked}, trace_scale, x)")
     if options.get("sum_input"):
