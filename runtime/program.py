@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import os
 import time as clock
 from dataclasses import dataclass, replace

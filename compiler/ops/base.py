@@ -126,5 +126,9 @@ def neuron_args(attrs: dict, dt: float, *names: str) -> ArgValues:
     return {**args, **trace_args(attrs, dt)}
 
 
+# A threshold crossing: spike, start the refractory period, reset the voltage.
+SPIKE_AND_RESET = ["s = v >= thresh", "refrac_count = where(s, refrac, refrac_count)", "v = where(s, reset, v)"]
+
+
 def lbound_statements(attrs: dict) -> list[str]:
     return ["v = max(v, lbound)"] if attrs["params"].get("lbound") is not None else []

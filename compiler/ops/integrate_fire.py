@@ -18,8 +18,8 @@ Each then applies the run's clamp / unclamp and the traces; ``injects_v`` first.
 """
 from __future__ import annotations
 
-from snnc.compiler.ops.base import (LayerOp, bool_spikes, inject_statements, lbound_statements,
-                                    neuron_args, register_layer_op, trace_statements)
+from snnc.compiler.ops.base import (SPIKE_AND_RESET, LayerOp, bool_spikes, inject_statements,
+                                    lbound_statements, neuron_args, register_layer_op, trace_statements)
 
 
 def mcculloch_pitts(attrs: dict) -> list[str]:
@@ -30,9 +30,7 @@ def integrate_fire(attrs: dict) -> list[str]:
     return inject_statements(attrs) + [
         "v = where(refrac_count > 0, v, v + I)",
         "refrac_count = refrac_count - dt",
-        "s = v >= thresh",
-        "refrac_count = where(s, refrac, refrac_count)",
-        "v = where(s, reset, v)",
+        *SPIKE_AND_RESET,
     ] + lbound_statements(attrs) + trace_statements(attrs)
 
 

@@ -27,11 +27,8 @@ from __future__ import annotations
 
 import torch
 
-from snnc.compiler.ops.base import (LayerOp, bool_spikes, decay, inject_statements, lbound_statements,
-                                    neuron_args, register_layer_op, trace_statements)
-
-SPIKE_AND_RESET = ["s = v >= thresh", "refrac_count = where(s, refrac, refrac_count)", "v = where(s, reset, v)"]
-
+from snnc.compiler.ops.base import (SPIKE_AND_RESET, LayerOp, bool_spikes, decay, inject_statements,
+                                    lbound_statements, neuron_args, register_layer_op, trace_statements)
 
 def bind(attrs: dict, dt: float) -> dict[str, torch.Tensor]:
     return {**neuron_args(attrs, dt, "rest", "reset", "thresh", "refrac"),

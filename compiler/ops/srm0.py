@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import torch
 
-from snnc.compiler.ops.base import (LayerOp, bool_spikes, decay, inject_statements, lbound_statements,
-                                    neuron_args, register_layer_op, trace_statements)
+from snnc.compiler.ops.base import (SPIKE_AND_RESET, LayerOp, bool_spikes, decay, inject_statements,
+                                    lbound_statements, neuron_args, register_layer_op, trace_statements)
 
 
 def bind(attrs: dict, dt: float) -> dict[str, torch.Tensor]:
@@ -33,8 +33,7 @@ def statements(attrs: dict) -> list[str]:
         "s_prob = 1.0 - exp(-rho * dt)",
         "refrac_count = refrac_count - dt",
         "s = u < s_prob",
-        "refrac_count = where(s, refrac, refrac_count)",
-        "v = where(s, reset, v)",
+        *SPIKE_AND_RESET[1:],
     ] + lbound_statements(attrs) + trace_statements(attrs)
 
 
