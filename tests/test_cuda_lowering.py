@@ -48,3 +48,37 @@ def test_every_kernel_lowers_to_ptx(build, inputs, tmp_path):
     assert len(kernels) == expected and expected > 0
     assert any(line.startswith("propagate_") for line in kernels)
     assert any(line.startswith("update_") for line in kernels)
+
+
+def model_zoo():
+    """An Input feeding every neuron model (and a CSRM layer's response window)."""
+    from snnc.conversion import PassThroughNodes, SubtractiveResetIFNodes
+    from snnc.network import Network
+    from snnc.network import nodes
+    from snnc.network.topology import Connection
+
+    network = Network()
+    network.add_layer(nodes.Input(4, traces=True), "X")
+    models = [nodes.McCullochPitts, nodes.IFNodes, nodes.LIFNodes, nodes.BoostedLIFNodes, nodes.CurrentLIFNodes,
+              nodes.AdaptiveLIFNodes, nodes.DiehlAndCookNodes, nodes.IzhikevichNodes, nodes.SRM0Nodes,
+              nodes.CSRMNodes, SubtractiveResetIFNodes, PassThroughNodes]
+    for k, model in enumerate(models):
+        network.add_layer(model(3, traces=True), f"L{k}")
+        network.add_connection(Connection(network.layers["X"], network.layers[f"L{k}"]), "X", f"L{k}")
+    return network
+
+
+@pytest.mark.skipif(REASON is not None, reason=f"numba-cuda cannot lower to PTX here: {REASON}")
+def test_every_model_and_run_mask_lowers_to_ptx():
+    network = model_zoo()
+    program = snnc.compile(network, backend="numba-cuda")
+    program.run({"X": torch.ones(2, 1, 4)}, time=2, clamp={"L2": torch.ones(2, 3, dtype=torch.bool)},
+                injects_v={"L5": torch.ones(3)}, masks={("X", "L1"): torch.zeros(4, 3, dtype=torch.bool)})
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    result = subprocess.run([sys.executable, "-m", "snnc.runtime.ptx", str(program.source_path),
+                             "--cc", "9.0"], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    kernels = [line for line in result.stdout.splitlines() if "bytes of PTX" in line]
+    assert len(kernels) == program.source.count("@cuda.jit")
+    assert any(line.startswith("window_") for line in kernels)
+    assert any(line.startswith("coupling_") for line in kernels)
