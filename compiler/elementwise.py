@@ -39,7 +39,8 @@ class Symbol:
     ``shared`` by the batch), ``arg`` (a read-only argument, ``per_neuron`` ``[n]`` or
     scalar), ``random`` (this step's uniform numbers, ``[T, B]`` or ``[T, B, n]`` when
     ``per_neuron``), ``step`` (a run's mask for every sample, ``[T, n]`` when
-    ``per_step``, else ``[1, n]``) or ``local`` (a temporary).
+    ``per_step``, else ``[1, n]``) or ``local`` (a temporary). A state with ``window``
+    ``W > 0`` is a per-neuron history ``[B, W, n]``, used only through ``wdot`` / ``push``.
     """
 
     kind: Literal["state", "arg", "random", "step", "local"]

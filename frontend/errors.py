@@ -6,7 +6,17 @@ import os
 import sys
 import warnings
 
-_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _roots() -> tuple[str, ...]:
+    """The folders of snnc's three packages (one tree when installed, three in a checkout)."""
+    roots = {_HERE}
+    for name in ("snnc.compiler", "snnc.runtime"):
+        module = sys.modules.get(name)
+        if module is not None and getattr(module, "__file__", None):
+            roots.add(os.path.dirname(os.path.abspath(module.__file__)))
+    return tuple(root + os.sep for root in roots)
 
 
 class SnncError(ValueError):
@@ -14,9 +24,7 @@ class SnncError(ValueError):
 
 
 def _ours(filename: str) -> bool:
-    path = os.path.abspath(filename)
-    return any(path.startswith(os.path.join(_PACKAGE_ROOT, part) + os.sep)
-               for part in ("frontend", "compiler", "runtime"))
+    return os.path.abspath(filename).startswith(_roots())
 
 
 def warn(message: str, category: type[Warning] = UserWarning) -> None:

@@ -17,6 +17,7 @@ from snnc.compiler.ops import CONNECTION_OPS, LAYER_OPS
 from snnc.compiler.ops.base import trace_args, trace_statements
 from snnc.compiler.ops.connection import (ConnectionContext, build_operands, learn_nests,
                                           propagate_nests)
+from snnc.compiler.nest import BATCH, Operand
 from snnc.compiler.render.nest_torch import render_nest_torch
 from snnc.errors import SnncError
 from snnc.ir.schema import OPS
@@ -44,32 +45,47 @@ def _layer_attrs(layer) -> dict:
 
 def layer_step(layer, x: torch.Tensor) -> None:
     """One step of ``layer``'s snnc model (a plain ``Nodes`` subclass: the shared end
-    of every step, its traces and summed input) on input ``x`` ``[B, *shape]``."""
+    of every step, its traces and summed input) on input ``x`` ``[B, *shape]``: the
+    model's own nests (Izhikevich's coupling), then its statements."""
     if layer.dt is None or layer.batch_size is None:
         raise SnncError(f"{type(layer).__name__}: add the layer to a network before stepping it")
     attrs = _layer_attrs(layer)
     op = LAYER_OPS.get(attrs["op"])
+    schema = OPS.get(attrs["op"])
     if op is not None:
         statements, args = op.statements(attrs), op.bind(attrs, layer.dt)
-        randoms, shared = op.random(attrs), OPS[attrs["op"]].shared_state
+        randoms, nests = op.random(attrs), op.nests(attrs)
     else:
-        statements, args, randoms, shared = trace_statements(attrs), trace_args(attrs, layer.dt), {}, ()
+        statements, args, randoms, nests = trace_statements(attrs), trace_args(attrs, layer.dt), {}, []
+    shared = schema.shared_state if schema else ()
+    windows = schema.window_state if schema else ()
+    kernels = schema.kernel_params if schema else ()
     batch = layer.s.shape[0]
     symbols: dict[str, Symbol] = {"I": Symbol("local", "I")}
-    values: dict[str, object] = {"I": x.reshape(batch, -1), "t": 0}
-    if attrs["op"] != "input":
-        values["I"] = values["I"].float()
+    given = x.reshape(batch, -1)
+    values: dict[str, object] = {"I": given if attrs["op"] == "input" else given.float(), "t": 0}
+    if nests:                                        # they add into I: never into the caller's x
+        values["I"] = values["I"].clone()
     for var, tensor in attrs["state"].items():
-        symbols[var] = Symbol("state", f"state_{var}", shared=var in shared)
-        values[f"state_{var}"] = tensor.view(-1) if var in shared else tensor.view(batch, -1)
+        window = tensor.shape[1] if var in windows else 0
+        symbols[var] = Symbol("state", f"state_{var}", shared=var in shared, window=window)
+        values[f"state_{var}"] = tensor.view(-1) if var in shared else \
+            tensor.view(batch, window, -1) if window else tensor.view(batch, -1)
     for var, value in args.items():
-        symbols[var] = Symbol("arg", f"arg_{var}", per_neuron=value.dim() == 1)
+        symbols[var] = Symbol("arg", f"arg_{var}", per_neuron=value.dim() == 1 and var not in kernels)
         values[f"arg_{var}"] = value.to(layer.s.device)
     for var, per in randoms.items():
         symbols[var] = Symbol("random", f"random_{var}", per_neuron=per == "neuron")
         shape = (1, batch, layer.n) if per == "neuron" else (1, batch)
         values[f"random_{var}"] = torch.rand(shape, device=layer.s.device)
-    lines = render_torch(statements, symbols)
+    lines: list[str] = []
+    if nests:
+        operands = {"I": Operand("I", (BATCH, layer.n), flat=True),
+                    "s": Operand("state_s", (BATCH, layer.n), flat=True, dtype=dtype_name(layer.s.dtype))}
+        operands.update({var: Operand(f"arg_{var}", tuple(value.shape), scalar=value.dim() == 0)
+                         for var, value in args.items()})
+        lines = [line for nest in nests for line in render_nest_torch(nest, operands)]
+    lines += render_torch(statements, symbols)
     _function(f"step_{attrs['op'] or 'nodes'}", list(values), lines)(**values)
 
 

@@ -308,13 +308,14 @@ class Program:
             return tensor.view(-1)
         return tensor.view(tensor.shape[0], *spec.shape[1:])
 
+
 def _batch_changes(network, batch: int) -> None:
     """A new batch size re-creates every layer's state and empties the monitors (as
     BindsNET does); say so when that drops recorded data."""
     recorded = [name for name, monitor in network.monitors.items() if monitor.has_data()]
     if recorded:
         warn(f"run: the batch size changes from {network.batch_size} to {batch}: layer state "
-                      f"is re-initialised and the recordings of monitor(s) {recorded} are dropped")
+             f"is re-initialised and the recordings of monitor(s) {recorded} are dropped")
     network.set_batch_size(batch)
 
 

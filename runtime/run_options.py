@@ -5,7 +5,7 @@
   (quirk Q7). A 1-D mask holds for every step, a mask with one more dimension gives
   one row per step. A row is a bool mask over the layer's first dimension (BindsNET
   indexes ``s[:, mask]``), over its ``n`` neurons or over its whole shape, or integer
-  indices into the first dimension.
+  indices into the first dimension (a uint8 tensor is refused: flags or indices?).
 * ``injects_v``: ``{layer: values}`` added to ``v`` before the step (1-D: every step;
   2-D ``[T, n]`` or ``[T, *shape]``: per step).
 * ``masks``: ``{(source, target): bool tensor shaped as w}``; ``w = 0`` where true,
@@ -38,7 +38,10 @@ def _row_mask(owner: str, row: torch.Tensor, shape: list[int], n: int) -> torch.
             return row.reshape(shape[0], *[1] * (len(shape) - 1)).expand(shape).reshape(n)
         raise SnncError(f"{owner}: a bool mask of shape {tuple(row.shape)} does not fit the layer of shape "
                         f"{shape}; expected ({shape[0]},), ({n},) or {tuple(shape)}")
-    if row.dtype in (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8) and row.dim() <= 1:
+    if row.dtype == torch.uint8:
+        raise SnncError(f"{owner}: a uint8 mask is ambiguous (0/1 flags or indices); give a bool mask, "
+                        "or int64 indices into the layer's first dimension")
+    if row.dtype in (torch.int64, torch.int32, torch.int16, torch.int8) and row.dim() <= 1:
         index = row.reshape(-1).long()
         if index.numel() and (index.min() < -shape[0] or index.max() >= shape[0]):
             raise SnncError(f"{owner}: index {int(index.abs().max())} out of range for the layer's first "

@@ -99,13 +99,14 @@ def test_pass_through_nodes_honour_clamp_and_traces():
 
     network = Network()
     network.add_layer(PassThroughNodes(3, traces=True), "P")
-    monitor = Monitor(network.layers["P"], ["s", "x"])
+    monitor = Monitor(network.layers["P"], ["s", "x", "v"])
     network.add_monitor(monitor, "P")
     given = torch.tensor([[0.5, 0.0, 2.0], [0.0, 0.0, 0.0]])
     network.run({"P": given}, time=2, clamp={"P": torch.tensor([False, True, False])},
                 unclamp={"P": torch.tensor([True, False, False])})
     assert monitor.get("s").squeeze(1).tolist() == [[0.0, 1.0, 2.0], [0.0, 1.0, 0.0]]
     assert monitor.get("x")[0, 0].tolist() == [0.0, 1.0, 1.0]
+    assert monitor.get("v").tolist() == [[0.0] * 3] * 2        # BindsNET's unchanging v``
 
 
 def test_csrm_rectangular_kernel_and_no_incoming_connection_run():

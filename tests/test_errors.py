@@ -291,3 +291,47 @@ def test_external_input_to_a_csrm_layer_is_refused():
     network.add_connection(Connection(network.layers["X"], network.layers["Y"]), "X", "Y")
     with pytest.raises(SnncError, match="input 'Y': a CSRMNodes layer takes input only through Connections"):
         network.run({"Y": torch.ones(3, 2)}, time=3)
+
+
+def test_uint8_clamp_masks_are_refused():
+    """Flags or indices? BindsNET's torch refuses uint8 masks too; snnc says which to give."""
+    network, _ = two_layer()
+    with pytest.raises(SnncError, match="uint8 mask is ambiguous"):
+        network.run({"X": torch.zeros(3, 2)}, time=3, clamp={"Y": torch.tensor([1, 0, 1], dtype=torch.uint8)})
+
+
+def test_more_bad_sizes_and_options():
+    from snnc.network.nodes import CSRMNodes, IzhikevichNodes
+
+    with pytest.raises(SnncError, match="n must be a positive integer"):
+        LIFNodes(n=torch.tensor(3.5))
+    assert LIFNodes(n=torch.tensor(3)).n == 3
+    with pytest.raises(SnncError, match="IzhikevichNodes: cannot allocate"):
+        IzhikevichNodes(n=10 ** 11)
+    with pytest.raises(SnncError, match="CSRMNodes: cannot allocate"):
+        CSRMNodes(n=10 ** 11)
+    with pytest.raises(SnncError, match="excitatory must be a fraction"):
+        IzhikevichNodes(3, excitatory=float("nan"))
+    with pytest.raises(SnncError, match="window_size must be > 0"):
+        CSRMNodes(3, res_window_size=0)
+    import numpy as np
+    assert Connection(Input(2), LIFNodes(2), norm=np.float32(2)).norm == 2.0
+    assert Connection(Input(2), LIFNodes(2), norm=torch.tensor(3.0)).norm == 3.0
+
+
+def test_csrm_window_follows_its_kernel():
+    """The source window is as long as the response kernel it is filtered with, even
+    when the kernel (or res_window_size) changes after the layer was added."""
+    from snnc.network.nodes import CSRMNodes
+
+    network = Network()
+    network.add_layer(Input(2), "X")
+    network.add_layer(CSRMNodes(2), "Y")
+    connection = Connection(network.layers["X"], network.layers["Y"])
+    network.add_connection(connection, "X", "Y")
+    network.run({"X": torch.ones(2, 2)}, time=2)
+    assert connection.s_w.shape == (1, 20, 2)
+    network.layers["Y"].res_window_size = 5.0
+    network.layers["Y"].resKernel = torch.full((5,), 0.2)
+    network.run({"X": torch.ones(2, 2)}, time=2)
+    assert connection.s_w.shape == (1, 5, 2)

@@ -170,3 +170,22 @@ def test_multi_dimensional_layers_keep_their_shape_in_monitors():
     network.add_monitor(monitor, "Y")
     network.run({"X": torch.ones(4, 2, 3)}, time=4)
     assert monitor.get("v").shape == (4, 1, 3, 2)
+
+
+def test_network_monitor_records_a_connection_window_made_after_it():
+    """A CSRM connection's window exists from the first run on; a NetworkMonitor built
+    before that records what its objects had then, and runs without error."""
+    from snnc.network.nodes import CSRMNodes
+
+    network = Network()
+    network.add_layer(Input(2), "X")
+    network.add_layer(CSRMNodes(2), "Y")
+    network.add_connection(Connection(network.layers["X"], network.layers["Y"]), "X", "Y")
+    monitor = NetworkMonitor(network, state_vars=("v", "s_w"))
+    network.add_monitor(monitor, "net")
+    network.run({"X": torch.ones(3, 2)}, time=3)
+    assert monitor.get()["Y"]["v"].shape == (3, 1, 2)
+    later = NetworkMonitor(network, state_vars=("v", "s_w"))
+    network.add_monitor(later, "later")
+    network.run({"X": torch.ones(3, 2)}, time=3)
+    assert later.get()[("X", "Y")]["s_w"].shape == (3, 1, 20, 2)

@@ -13,7 +13,7 @@ import snnc
 from snnc.errors import SnncError
 from snnc.network import Network
 from snnc.network.monitors import Monitor
-from snnc.network.nodes import Input, LIFNodes, Nodes
+from snnc.network.nodes import CSRMNodes, Input, IzhikevichNodes, LIFNodes, Nodes
 from snnc.network.topology import AbstractConnection, Connection
 
 
@@ -208,3 +208,56 @@ def test_a_guide_style_custom_model_runs_unchanged():
     assert monitor.get("s").any()
     net.reset_state_variables()
     assert not custom.v.any() and not custom.s.any()
+
+
+class ComputeOnly(Connection):
+    """A connection with its own compute (opaque): its update is the inherited one."""
+
+    def compute(self, s):
+        return super().compute(s)
+
+
+def test_weight_masks_reach_an_opaque_connections_update():
+    """Spec 2.4.3: update(mask=...) every step; the inherited update zeroes w[mask]."""
+    net = Network()
+    a, b = Input(2), LIFNodes(2)
+    net.add_layer(a, "X")
+    net.add_layer(b, "Y")
+    net.add_connection(ComputeOnly(a, b, w=torch.ones(2, 2)), "X", "Y")
+    mask = torch.tensor([[True, False], [False, False]])
+    net.run({"X": torch.ones(3, 2)}, time=3, masks={("X", "Y"): mask})
+    assert net.connections[("X", "Y")].w.tolist() == [[0.0, 1.0], [1.0, 1.0]]
+
+
+class OwnIzhikevich(IzhikevichNodes):
+    def forward(self, x):
+        super().forward(x)
+
+
+class OwnCSRM(CSRMNodes):
+    def forward(self, x):
+        super().forward(x)
+
+
+def test_super_forward_runs_the_models_own_nests_and_windows():
+    """An Izhikevich subclass keeps the intrinsic coupling (spec 3.9 step 2): it steps
+    like the compiled class; a CSRM subclass's window state steps too."""
+    voltages = []
+    for cls in (IzhikevichNodes, OwnIzhikevich):
+        torch.manual_seed(0)
+        net = Network()
+        net.add_layer(Input(4), "X")
+        net.add_layer(cls(4, excitatory=0.5), "Y")
+        net.add_connection(Connection(net.layers["X"], net.layers["Y"], w=torch.full((4, 4), 6.0)), "X", "Y")
+        net.add_monitor(Monitor(net.layers["Y"], ["v"]), "m")
+        drive = torch.zeros(30, 4)
+        drive[:, 0] = 1
+        net.run({"X": drive, "Y": torch.full((30, 4), 3.0)}, time=30)
+        voltages.append(net.monitors["m"].get("v"))
+    torch.testing.assert_close(voltages[1], voltages[0], atol=1e-4, rtol=1e-5)
+    net = Network()
+    net.add_layer(Input(4), "X")
+    net.add_layer(OwnCSRM(3), "Y")
+    net.add_connection(Connection(net.layers["X"], net.layers["Y"], w=torch.full((4, 3), 2.0)), "X", "Y")
+    net.run({"X": torch.ones(5, 4)}, time=5)
+    assert net.layers["Y"].last_spikes.shape == (1, 10, 3)

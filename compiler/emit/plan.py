@@ -10,6 +10,7 @@ Shapes are symbolic: ``"B"`` is the batch size, ``"R"`` a monitor's rows
 from __future__ import annotations
 
 import keyword
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -140,7 +141,12 @@ def build_plan(ir: nx.DiGraph, backend: str) -> BufferPlan:
         for var, value in attrs["state"].items():
             dtype = op.spike_dtype(attrs, external, synaptic) if var == "s" else value.dtype
             batch_less = var in schema.shared_state or (is_opaque(attrs) and value.dim() == len(attrs["shape"]))
-            shape = (n,) if batch_less else ("B", value.shape[1], n) if var in schema.window_state else ("B", n)
+            if batch_less:
+                shape = (n,)
+            elif var in schema.window_state:
+                shape = ("B", value.shape[1], n)
+            else:           # an opaque layer's state is read back as [B, -1]
+                shape = ("B", math.prod(value.shape[1:]) if is_opaque(attrs) else n)
             add(BufferSpec(plan.name(layer, var), "state", layer, var, dtype_name(dtype), shape))
         for var, per in op.random(attrs).items():
             shape = ("T", "B", n) if per == "neuron" else ("T", "B")
@@ -155,6 +161,9 @@ def build_plan(ir: nx.DiGraph, backend: str) -> BufferPlan:
     for edge in connections_in_order(ir):
         if is_opaque(ir.edges[edge]):
             add(BufferSpec(plan.name(edge, "module"), "object", edge, "module", "object", ()))
+            if ir.edges[edge].get("run", {}).get("mask"):     # handed to its own update(mask=...)
+                shape = tuple(ir.edges[edge]["module"].w.shape)
+                add(BufferSpec(plan.name(edge, "mask"), "mask", edge, "mask", "bool", shape))
             continue
         ctx = context(ir, edge, backend)
         op = CONNECTION_OPS[ctx.attrs["op"]]

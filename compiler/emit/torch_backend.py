@@ -63,7 +63,9 @@ class TorchEmitter(ScheduleEmitter):
             return [f"{given}.add_({module}.compute({spikes}.view({spikes}.shape[0], {shape}))"
                     f".reshape({given}.shape[0], -1))"]
         if op.action == "learn":
-            return [f"{module}.update(mask=None, learning={bool(self.ir.graph['learning'])})"]
+            mask = self.plan.find(op.target, "mask", "mask")
+            return [f"{module}.update(mask={mask.name if mask else None}, "
+                    f"learning={bool(self.ir.graph['learning'])})"]
         return [f"{module}.normalize()"]
 
     def emit_record(self, spec: BufferSpec) -> list[str]:

@@ -22,17 +22,15 @@ from __future__ import annotations
 
 import torch
 
-from snnc.compiler.ops.base import (LayerOp, bool_spikes, inject_statements, per_neuron, register_layer_op,
-                                    trace_statements)
+from snnc.compiler.ops.base import (RESET_ON_SPIKE, LayerOp, bool_spikes, decay, inject_statements,
+                                    lbound_statements, per_neuron, register_layer_op, trace_statements)
 from snnc.compiler.ops.lif import bind as lif_bind
 
 
 def bind(attrs: dict, dt: float) -> dict[str, torch.Tensor]:
-    params, shape = attrs["params"], attrs["shape"]
     args = lif_bind(attrs, dt)
-    tc_theta_decay = per_neuron(params["tc_theta_decay"], shape)
-    args["theta_decay"] = torch.exp(-torch.tensor(dt, dtype=torch.float32) / tc_theta_decay)
-    args["theta_plus"] = per_neuron(params["theta_plus"], shape)
+    args["theta_decay"] = decay(attrs, dt, "tc_theta_decay")
+    args["theta_plus"] = per_neuron(attrs["params"]["theta_plus"], attrs["shape"])
     return args
 
 
@@ -45,11 +43,9 @@ def statements(attrs: dict) -> list[str]:
         "v = v + where(refrac_count > 0, 0.0, I)",
         "refrac_count = refrac_count - dt",
         "s = v >= thresh + theta",
-        "refrac_count = where(s, refrac, refrac_count)",
-        "v = where(s, reset, v)",
+        *RESET_ON_SPIKE,
+        *lbound_statements(attrs),
     ]
-    if attrs["params"].get("lbound") is not None:
-        lines.append("v = max(v, lbound)")
     if learning:
         lines.append("theta = theta + theta_plus * sum_b(to_float(s))")
     if attrs["options"].get("one_spike"):

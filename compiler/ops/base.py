@@ -32,10 +32,12 @@ ArgValues = dict[str, torch.Tensor]
 @dataclass(frozen=True)
 class LayerOp:
     """A neuron model: how its arguments are bound, its per-neuron statements, its
-    spike dtype, whether it writes state shared by the batch, and the uniform random
+    spike dtype, whether it writes state shared by the batch, the uniform random
     numbers it draws each step (``random(attrs)``: name -> ``"sample"`` for one per
     sample, ``"neuron"`` for one per neuron; the runtime draws them from torch's
-    generator, so ``torch.manual_seed`` makes a run reproducible on every backend)."""
+    generator, so ``torch.manual_seed`` makes a run reproducible on every backend),
+    and ``nests(attrs)``: synaptic work of its own run before its statements, over the
+    roles ``s``, ``I`` and its arguments (Izhikevich's intrinsic coupling)."""
 
     name: str
     bind: Callable[[dict, float], ArgValues]
@@ -126,8 +128,10 @@ def neuron_args(attrs: dict, dt: float, *names: str) -> ArgValues:
     return {**args, **trace_args(attrs, dt)}
 
 
-# A threshold crossing: spike, start the refractory period, reset the voltage.
-SPIKE_AND_RESET = ["s = v >= thresh", "refrac_count = where(s, refrac, refrac_count)", "v = where(s, reset, v)"]
+# Where a neuron spiked: start its refractory period, reset its voltage.
+RESET_ON_SPIKE = ["refrac_count = where(s, refrac, refrac_count)", "v = where(s, reset, v)"]
+# A threshold crossing, then its reset.
+SPIKE_AND_RESET = ["s = v >= thresh", *RESET_ON_SPIKE]
 
 
 def lbound_statements(attrs: dict) -> list[str]:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import torch
 
 from snnc.compiler.elementwise import Symbol
+from snnc.ir.schema import OPS
 from snnc.compiler.ops.base import (LayerOp, bool_spikes, decay, inject_statements, lbound_statements,
                                     neuron_args, register_layer_op, trace_statements)
 
@@ -57,8 +58,10 @@ register_layer_op(LayerOp(name="csrm", bind=bind, statements=statements, spike_d
 # -- the connections into a CSRM layer ---------------------------------------------------
 
 def windowed(ctx) -> bool:
-    """The connection delivers a response window (its target is a CSRM layer)."""
-    return ctx.target.get("op") == "csrm"
+    """The connection delivers a response window (its target's schema says
+    ``input_window``, as CSRM's does)."""
+    schema = OPS.get(ctx.target.get("op"))
+    return schema is not None and schema.input_window
 
 
 WINDOW_STATEMENTS = ["s_w = push(s_w, to_float(s_pre))", "filtered = wdot(resKernel, s_w)"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 
-from snnc.compiler.ops.base import (SPIKE_AND_RESET, LayerOp, bool_spikes, decay, inject_statements,
+from snnc.compiler.ops.base import (RESET_ON_SPIKE, LayerOp, bool_spikes, decay, inject_statements,
                                     lbound_statements, neuron_args, register_layer_op, trace_statements)
 
 
@@ -33,7 +33,7 @@ def statements(attrs: dict) -> list[str]:
         "s_prob = 1.0 - exp(-rho * dt)",
         "refrac_count = refrac_count - dt",
         "s = u < s_prob",
-        *SPIKE_AND_RESET[1:],
+        *RESET_ON_SPIKE,
     ] + lbound_statements(attrs) + trace_statements(attrs)
 
 

@@ -82,9 +82,14 @@ def _validate_connection(ir: nx.DiGraph, source: str, target: str, attrs: dict) 
     if schema is None or schema.kind != CONNECTION:
         raise SnncError(f"{owner}: unknown connection op {attrs.get('op')!r}")
     _check_params(owner, schema, attrs["params"], None)
-    if ir.nodes[target]["op"] == "csrm" and attrs["op"] != "dense":
-        raise SnncError(f"{owner}: a CSRMNodes layer takes its response windows only through dense "
-                        f"Connections, not {attrs.get('cls', attrs['op'])}")
+    if OPS[ir.nodes[target]["op"]].input_window:
+        if attrs["op"] != "dense":
+            raise SnncError(f"{owner}: a {ir.nodes[target]['cls']} layer takes its response windows only "
+                            f"through dense Connections, not {attrs.get('cls', attrs['op'])}")
+        window, kernel = attrs["state"]["s_w"].shape[1], ir.nodes[target]["params"]["resKernel"].numel()
+        if window != kernel:
+            raise SnncError(f"{owner}: its source window holds {window} steps but the target's response "
+                            f"kernel has {kernel}")
     if schema.weight_shape is None:
         return
     w = attrs["params"]["w"]
@@ -151,9 +156,9 @@ def validate(ir: nx.DiGraph, options: CompileOptions) -> nx.DiGraph:
     for name in ir.graph["inputs"]:
         if name not in ir:
             raise SnncError(f"input {name!r}: no layer of that name; layers are {list(ir.nodes)}")
-        if ir.nodes[name]["op"] == "csrm":
-            raise SnncError(f"input {name!r}: a CSRMNodes layer takes input only through Connections "
-                            "(their response windows); feed it from an Input layer")
+        if OPS[ir.nodes[name]["op"]].input_window:
+            raise SnncError(f"input {name!r}: a {ir.nodes[name]['cls']} layer takes input only through "
+                            "Connections (their response windows); feed it from an Input layer")
     _validate_monitors(ir)
     labels = {f"{source}->{target}" for source, target in ir.edges}
     for kind, overrides in (("storage", options.storage), ("propagation", options.propagation)):

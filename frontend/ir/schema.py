@@ -17,7 +17,8 @@ A network is a ``networkx.DiGraph``:
 
 Each op is described by an :class:`OpSchema`: its params (per neuron: a scalar or
 broadcastable to the layer shape; ``matrix_params``: ``[n, n]``; ``kernel_params``: a
-vector over a window of steps), optional params (may be
+vector over a window of steps; ``input_window``: incoming connections deliver their
+response-filtered source window, with ``resKernel``, as CSRM's do), optional params (may be
 None), state variables (per sample ``[B, *shape]``, or ``shared_state`` ``[*shape]``
 shared by the batch, like ``theta``), options, and for a connection the rule giving
 its weight shape from the source and target shapes. ``validate``, the buffer plan,
@@ -47,6 +48,7 @@ class OpSchema:
     shared_state: tuple[str, ...] = ()
     window_state: tuple[str, ...] = ()
     kernel_params: tuple[str, ...] = ()
+    input_window: bool = False
     matrix_params: tuple[str, ...] = ()
     weight_shape: Callable[[tuple, tuple, dict], tuple] | None = None
 
@@ -219,13 +221,14 @@ register_op(OpSchema(
         "theta += theta_plus * sum_b s; last_spikes = push(last_spikes, s); lbound;" + _TRACES,
     params=("thresh", "tc_decay", "theta_plus", "tc_theta_decay", "resKernel", "refKernel"),
     optional_params=("lbound",), state=("s", "v", "theta", "last_spikes"), shared_state=("theta",),
-    window_state=("last_spikes",), kernel_params=("resKernel", "refKernel"), options=LAYER_OPTIONS,
+    window_state=("last_spikes",), kernel_params=("resKernel", "refKernel"), input_window=True,
+    options=LAYER_OPTIONS,
 ))
 
 register_op(OpSchema(
     name="pass_through", kind=LAYER,
-    doc="s = I (float; the external dtype when that is the only input);" + _TRACES,
-    state=("s",), options=LAYER_OPTIONS,
+    doc="s = I (float; the external dtype when that is the only input); v: zeros, never changed;" + _TRACES,
+    state=("s", "v"), shared_state=("v",), options=LAYER_OPTIONS,
 ))
 
 

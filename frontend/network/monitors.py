@@ -169,7 +169,7 @@ class NetworkMonitor(Tracked, AbstractMonitor):
     def _objects(self) -> list[tuple[str | tuple[str, str], object, tuple[str, ...]]]:
         found = []
         for key in [*self.layers, *self.connections]:
-            obj = self.network.layers[key] if isinstance(key, str) else self.network.connections[key]
+            obj = self._object(key)
             variables = tuple(var for var in self.state_vars if isinstance(getattr(obj, var, None), torch.Tensor))
             if variables:
                 found.append((key, obj, variables))
@@ -180,7 +180,12 @@ class NetworkMonitor(Tracked, AbstractMonitor):
         return f"/{key}" if isinstance(key, str) else f"/{key[0]}->{key[1]}"
 
     def parts(self):
-        return [(self._suffix(key), obj, variables, self.time) for key, obj, variables in self._objects()]
+        """One part per object it records, as chosen at construction."""
+        return [(suffix, self._object(key), recorder.state_vars, self.time)
+                for suffix, (key, recorder) in self.recorders.items()]
+
+    def _object(self, key):
+        return self.network.layers[key] if isinstance(key, str) else self.network.connections[key]
 
     def sink(self, suffix: str) -> Recorder:
         return self.recorders[suffix][1]
@@ -205,7 +210,7 @@ class NetworkMonitor(Tracked, AbstractMonitor):
         result: dict = {}
         for key, recorder in self.recorders.values():
             entry = result.setdefault(key, {})
-            obj = self.network.layers[key] if isinstance(key, str) else self.network.connections[key]
+            obj = self._object(key)
             for var in recorder.state_vars:
                 data = recorder.steps(var)
                 if data is None:

@@ -38,7 +38,10 @@ def _param(owner: str, name: str, value: Number, shape: Sequence[int]) -> torch.
 
 def _count(owner: str, name: str, value) -> int:
     """A positive integer size; floats with a fraction, bools and strings are refused."""
-    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, torch.Tensor)) and \
+    if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_floating_point() \
+            and value.dtype != torch.bool:
+        value = int(value.item())
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) and \
             not (isinstance(value, float) and value.is_integer()):
         raise SnncError(f"{owner}: {name} must be a positive integer, got {value!r}")
     value = int(value)

@@ -40,15 +40,18 @@ class IzhikevichNodes(Nodes):
         owner = type(self).__name__
         self._register(thresh=thresh, rest=rest)
         self.lbound = None if lbound is None else _param(owner, "lbound", lbound, self.shape)
+        if not math.isfinite(float(excitatory)):
+            raise SnncError(f"{owner}: excitatory must be a fraction in [0, 1], got {excitatory!r}")
         fraction = min(max(float(excitatory), 0.0), 1.0)
         n = self.n
         count = n if fraction == 1.0 else int(n * fraction)
         # Draw order (as BindsNET 0.3.4's, so a seed gives the same parameters): the
         # excitatory r, their coupling columns, the inhibitory r, their columns.
-        r_ex = torch.rand(count, generator=generator)
-        s_ex = allocate(owner, lambda: torch.rand(n, count, generator=generator), f"coupling of {n} x {n}")
-        r_in = torch.rand(n - count, generator=generator)
-        s_in = torch.rand(n, n - count, generator=generator)
+        what = f"the parameters and {n} x {n} coupling of {n} neurons"
+        r_ex = allocate(owner, lambda: torch.rand(count, generator=generator), what)
+        s_ex = allocate(owner, lambda: torch.rand(n, count, generator=generator), what)
+        r_in = allocate(owner, lambda: torch.rand(n - count, generator=generator), what)
+        s_in = allocate(owner, lambda: torch.rand(n, n - count, generator=generator), what)
         a = torch.cat([torch.full((count,), 0.02), 0.02 + 0.08 * r_in])
         b = torch.cat([torch.full((count,), 0.2), 0.25 - 0.05 * r_in])
         c = torch.cat([-65.0 + 15.0 * r_ex ** 2, torch.full((n - count,), -65.0)])
@@ -160,8 +163,11 @@ class CSRMNodes(Nodes):
         self.responseKernel, self.refractoryKernel = responseKernel, refractoryKernel
         self.tau, self.reset_const = float(tau), float(reset_const)
         self.res_window_size, self.ref_window_size = float(res_window_size), float(ref_window_size)
+        if not (self.res_window_size > 0 and self.ref_window_size > 0):
+            raise SnncError(f"{owner}: res_window_size and ref_window_size must be > 0 ms, got "
+                            f"{res_window_size} and {ref_window_size}")
         self.lbound = None if lbound is None else _param(owner, "lbound", lbound, self.shape)
-        self.register_buffer("theta", torch.zeros(self.shape))
+        self.register_buffer("theta", allocate(owner, lambda: torch.zeros(self.shape), f"theta of {self.n} neurons"))
         self.register_buffer("v", torch.zeros(0))
         self.register_buffer("last_spikes", torch.zeros(0))
         self.register_buffer("resKernel", torch.zeros(0))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 import operator
 
 import torch
@@ -63,7 +64,9 @@ class AbstractConnection(Tracked, torch.nn.Module):
         if (self.wmin > self.wmax).any():
             raise SnncError(f"{owner}: wmin must not exceed wmax (got wmin={self.wmin.tolist()}, "
                             f"wmax={self.wmax.tolist()}); every weight would be clamped to wmax")
-        if norm is not None and (not isinstance(norm, (int, float)) or isinstance(norm, bool)
+        if isinstance(norm, torch.Tensor) and norm.numel() == 1:
+            norm = norm.item()
+        if norm is not None and (not isinstance(norm, numbers.Real) or isinstance(norm, bool)
                                  or not math.isfinite(norm) or norm == 0):
             raise SnncError(f"{owner}: norm must be a finite non-zero number (the sum each target's "
                             f"|weights| is scaled to), got {norm!r}")
@@ -121,10 +124,14 @@ class AbstractConnection(Tracked, torch.nn.Module):
 
     def update(self, **kwargs) -> None:
         """One step of the learning rule, weight decay and clamp, eagerly, when
-        ``learning`` (default True) — what a subclass's ``super().update(...)`` reaches."""
+        ``learning`` (default True), then ``w[mask] = 0`` for a ``mask`` (spec 4.0) —
+        what a subclass's ``super().update(...)`` reaches."""
         from snnc.runtime.eager import connection_update
 
         connection_update(self, learning=bool(kwargs.get("learning", True)))
+        mask = kwargs.get("mask")
+        if mask is not None:
+            self.w.data.masked_fill_(mask.to(self.w.device), 0.0)
 
 
 class Connection(AbstractConnection):
@@ -202,7 +209,7 @@ class Connection(AbstractConnection):
         on first use and again when the batch size changes; never reset (spec 3.11)."""
         if getattr(self.target, "ir_op", "") != "csrm":
             return {}
-        width, _ = self.target.windows()
+        width = self.target.resKernel.numel()          # the kernel it is filtered with
         shape = (self.source.batch_size, width, self.source.n)
         window = getattr(self, "s_w", None)
         if window is None or tuple(window.shape) != shape:
