@@ -191,10 +191,13 @@ class Program:
         network = self.network
         steps = count_steps(time, network.dt)
         shaped, batch = normalize_inputs(network, inputs, steps, self._device)
-        if network.reward_fn is not None and kwargs.get("reward") is not None:
-            kwargs["reward"] = network.reward_fn.compute(**kwargs)
-        check_reward(network, kwargs)
-        structure, masks = prepare(network, steps, kwargs)
+        structure: dict = {}
+        masks: dict = {}
+        if kwargs:                      # the usual call has none: nothing to check per call
+            if network.reward_fn is not None and kwargs.get("reward") is not None:
+                kwargs["reward"] = network.reward_fn.compute(**kwargs)
+            check_reward(network, kwargs)
+            structure, masks = prepare(network, steps, kwargs)
         if batch is not None and batch != network.batch_size:
             _batch_changes(network, batch)
         if steps == 0 or not network.layers:
