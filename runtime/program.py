@@ -203,11 +203,11 @@ class Program:
         if steps == 0 or not network.layers:
             return
         input_dtypes = {k: v.dtype for k, v in shaped.items()}
-        shape = tuple(sorted((str(owner), tuple(sorted(given.items()))) for owner, given in structure.items()))
+        mask_key = tuple(sorted((str(owner), tuple(sorted(given.items()))) for owner, given in structure.items()))
         bound = self._bound
         if bound is None or fingerprint(network, input_dtypes, one_step, bound.versioned, bound.pinned,
-                                        shape) != bound.print:
-            bound = self._rebind(input_dtypes, one_step, structure, shape)
+                                        mask_key) != bound.print:
+            bound = self._rebind(input_dtypes, one_step, structure, mask_key)
         compiled, adapt, batch = bound.compiled, self._adapt, network.batch_size
         args = list(bound.static)
         for position, layer in bound.inputs:
@@ -238,7 +238,7 @@ class Program:
             recording.monitor.append(recording.var, buffer)
 
     def _rebind(self, input_dtypes: dict[str, torch.dtype], one_step: bool, structure: dict,
-                shape: tuple) -> Bound:
+                mask_key: tuple) -> Bound:
         """Record the IR, find (or compile) its module and bind every static argument."""
         network = self.network
         ir = record_network(network, input_dtypes=input_dtypes, one_step=one_step, run=structure)
@@ -280,7 +280,7 @@ class Program:
                 tensors.append(value)
             static.append(None if value is None else self._adapt(value))
         bound.versioned, bound.pinned = split_tensors(network, tensors)
-        bound.print = fingerprint(network, input_dtypes, one_step, bound.versioned, bound.pinned, shape)
+        bound.print = fingerprint(network, input_dtypes, one_step, bound.versioned, bound.pinned, mask_key)
         self._bound = bound
         return bound
 

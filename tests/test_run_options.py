@@ -230,3 +230,15 @@ def test_clamp_on_an_input_layer_of_any_dtype(backend, dtype):
                                                 unclamp={"X": torch.tensor([False, False, True])})
     assert monitor.get("s").squeeze(1).float().tolist() == [[1.0, 0.0, 0.0]] * 4
     assert monitor.get("x").squeeze(1)[:, 2].tolist() == [0.0] * 4
+
+
+@pytest.mark.parametrize("backend", ["torch", "numba"])
+def test_masks_hold_for_their_run_only(backend):
+    """A run with a clamp, then one without, then one with an unclamp: each call binds
+    the masks it is given (they are part of what the bound arguments depend on)."""
+    network, m = lif_layer()
+    program = snnc.compile(network, backend=backend)
+    program.run({}, time=2, clamp={"B": torch.tensor([True, True])})
+    program.run({}, time=2)
+    program.run({"B": torch.full((2, 2), 30.0)}, time=2, unclamp={"B": torch.tensor([False, True])})
+    assert m.get("s").squeeze(1).int().tolist() == [[1, 1], [1, 1], [0, 0], [0, 0], [1, 0], [0, 0]]
