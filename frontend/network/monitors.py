@@ -8,6 +8,7 @@ a :class:`NetworkMonitor`.
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from typing import Iterable
 
 import numpy as np
@@ -17,18 +18,21 @@ from snnc.changes import Tracked
 from snnc.errors import SnncError
 
 
-class AbstractMonitor:
+class AbstractMonitor(ABC):
     """Base of monitors: ``parts()`` lists ``(suffix, obj, state_vars, time)`` to record
     and ``sink(suffix)`` the recorder each part's steps go to."""
 
+    @abstractmethod
     def parts(self) -> list[tuple[str, object, tuple[str, ...], int | None]]:
-        raise NotImplementedError
+        """What the IR records for this monitor: one entry per recorded object."""
 
+    @abstractmethod
     def sink(self, suffix: str) -> "Recorder":
-        raise NotImplementedError
+        """The recorder that receives the steps of the part named ``suffix``."""
 
+    @abstractmethod
     def has_data(self) -> bool:
-        raise NotImplementedError
+        """Whether anything has been recorded since the last reset."""
 
 
 class Recorder:
