@@ -74,7 +74,9 @@ def choose_storage(ir: nx.DiGraph, edge: tuple[str, str], options: CompileOption
     (None for an opaque one, whose weights are its own business)."""
     if is_opaque(ir.edges[edge]):
         return None
-    w = ir.edges[edge]["params"]["w"]
+    w = ir.edges[edge]["params"].get("w")
+    if w is None:                       # a type without weights (pooling)
+        return {"format": "dense", "dtype": "float32"}
     dtype = str(w.dtype).removeprefix("torch.")
     formats = CONNECTION_OPS[ir.edges[edge]["op"]].storage_formats
     if options.backend == "torch" and not options.fast_paths:
@@ -139,7 +141,12 @@ def choose_propagation(ir: nx.DiGraph, edge: tuple[str, str], storage: dict[str,
 def samples_independent(ir: nx.DiGraph) -> bool:
     """Nothing couples the samples of a batch within a step: no per-step weight change,
     no weight monitor, no batch-shared layer state written during the run."""
+    from snnc.compiler.ops import CONNECTION_OPS
+
     per_step = any(learns(ir, e) for e in ir.edges)
+    if any(CONNECTION_OPS.get(ir.edges[e]["op"]) is not None and CONNECTION_OPS[ir.edges[e]["op"]].couples_samples
+           for e in ir.edges):
+        return False
     weight_monitor = any(isinstance(spec.target, tuple) for spec in ir.graph["monitors"])
     return not per_step and not weight_monitor and not any(shared_state_written(ir, n) for n in ir.nodes)
 
@@ -183,7 +190,8 @@ def unsupported(ir: nx.DiGraph, backend: str) -> str | None:
     if opaque:
         return f"{', '.join(opaque)}: its own Python step (an opaque op, run by the torch backend)"
     for edge in ir.edges:
-        dtype = ir.edges[edge]["params"]["w"].dtype
+        w = ir.edges[edge]["params"].get("w")
+        dtype = torch.float32 if w is None else w.dtype
         if dtype != torch.float32 and weights_change(ir, edge):
             return (f"connection {edge_label(edge)}: {str(dtype).removeprefix('torch.')} weights "
                     "that change during the run")

@@ -2,7 +2,7 @@
 
 A layer op's update is a list of assignments in Python syntax over per-neuron names
 (see :mod:`snnc.compiler.ops.base`). Functions: ``where(c, a, b)``, ``max(a, b)``,
-``min(a, b)``, ``exp(a)``, ``abs(a)``, ``floor(a)``, ``to_float(a)``, ``nonzero(a)``,
+``min(a, b)``, ``exp(a)``, ``abs(a)``, ``floor(a)``, ``pow(a, b)``, ``to_float(a)``, ``nonzero(a)``,
 and three reductions: ``sum_b(a)`` (over the samples of the batch), ``sum_n(a)`` (over
 a sample's neurons) and ``rank_n(a)`` (the exclusive running sum over a sample's
 neurons in flattened order). Window state (a per-neuron history ``[B, W, n]``, oldest
@@ -26,7 +26,7 @@ import ast
 from dataclasses import dataclass
 from typing import Literal
 
-FUNCTIONS = ("where", "max", "min", "exp", "abs", "floor", "to_float", "nonzero", "sum_b",
+FUNCTIONS = ("where", "max", "min", "exp", "abs", "floor", "pow", "to_float", "nonzero", "sum_b",
              "sum_n", "rank_n", "push", "wdot")
 REDUCTIONS = {"sum_b": "shared", "sum_n": "row", "rank_n": "row"}
 
@@ -106,8 +106,14 @@ class TorchExpr(ast.NodeTransformer):
         }.get(name)
         if code is not None:
             return ast.parse(code.format(*[ast.unparse(a) for a in args]), mode="eval").body
+        constants = [a for a in args if isinstance(a, ast.Constant)]
+        if name in ("max", "min") and len(constants) == 1:     # torch.maximum takes no number
+            other = next(a for a in args if a is not constants[0])
+            bound = "min" if name == "max" else "max"
+            return ast.parse(f"torch.clamp({ast.unparse(other)}, {bound}={constants[0].value!r})",
+                             mode="eval").body
         torch_name = {"where": "where", "max": "maximum", "min": "minimum", "exp": "exp",
-                      "abs": "abs", "floor": "floor"}[name]
+                      "abs": "abs", "floor": "floor", "pow": "pow"}[name]
         return ast.Call(ast.Attribute(ast.Name("torch", ast.Load()), torch_name, ast.Load()), args, [])
 
 

@@ -88,4 +88,5 @@ class Bound:
     recordings: list[Recording] = field(default_factory=list)
     randoms: list[tuple[int, tuple]] = field(default_factory=list)
     masks: list[tuple[int, object, str]] = field(default_factory=list)
+    run_values: list[tuple[int, object, str]] = field(default_factory=list)
     shapes: dict[tuple[int, int], list[tuple[int, ...]]] = field(default_factory=dict)

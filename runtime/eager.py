@@ -15,12 +15,13 @@ from snnc.compiler.elementwise import Symbol, render_torch
 from snnc.compiler.emit.plan import dtype_name
 from snnc.compiler.ops import CONNECTION_OPS, LAYER_OPS
 from snnc.compiler.ops.base import trace_args, trace_statements
-from snnc.compiler.ops.connection import (ConnectionContext, build_operands, learn_nests,
-                                          propagate_nests)
+from snnc.compiler.ops.connection import (ConnectionContext, ElementStage, build_operands,
+                                          learn_phase, propagate_nests)
 from snnc.compiler.nest import BATCH, Operand
 from snnc.compiler.render.nest_torch import render_nest_torch
 from snnc.errors import SnncError
-from snnc.ir.schema import OPS
+from snnc.ir.schema import OPS, RULE_SCHEMAS
+from snnc.runtime.run_options import rule_input
 
 _FUNCTIONS: dict[tuple, object] = {}
 
@@ -121,18 +122,41 @@ def connection_compute(connection, spikes: torch.Tensor) -> torch.Tensor:
     return out.view(batch, *connection.target.shape)
 
 
-def connection_update(connection, learning: bool = True) -> None:
-    """One step of the connection's learning rule, weight decay and clamp (spec 6.0)."""
+def connection_update(connection, learning: bool = True, **kwargs) -> None:
+    """One step of the connection's learning rule (its nests and element stages; a
+    reward-modulated rule reads ``reward``, ``a_plus``, ``a_minus`` from ``kwargs``),
+    weight decay and clamp (spec 6.0)."""
     if not learning or connection.ir_op not in CONNECTION_OPS:
         return                               # a user's own connection type: its own update
     source, target = connection.source, connection.target
     batch = source.s.shape[0]
     ctx = _connection_context(connection, batch)
     args = CONNECTION_OPS[ctx.attrs["op"]].bind(ctx)
+    rule = connection.update_rule
+    for var in (RULE_SCHEMAS[rule.ir_name].reads if rule.ir_name else ()):
+        args[var] = rule_input(connection.describe(), var, kwargs, batch).to(source.s.device)
     ends = {"s_pre": source.s.view(batch, -1), "s_post": target.s.view(batch, -1)}
     for role, layer in (("x_pre", source), ("x_post", target)):
         if getattr(layer, "traces", False):
             ends[role] = layer.x.view(batch, -1)
-    synapses, operands = _operands(ctx, ends, args)
-    lines = [line for nest in learn_nests(ctx, synapses) for line in render_nest_torch(nest, operands)]
-    _function(f"update_{ctx.attrs['op']}", list(ends) + list(args), lines)(**ends, **args)
+    if hasattr(target, "s_prob"):
+        ends["s_prob_post"] = target.s_prob.view(batch, -1)
+    states = rule.ir_state() if rule.state_kinds else {}
+    synapses = CONNECTION_OPS[ctx.attrs["op"]].synapse_map(ctx)
+    operands = build_operands(
+        synapses, {role: (role, dtype_name(t.dtype)) for role, t in ends.items()},
+        [(var, var, dtype_name(v.dtype), tuple(v.shape)) for var, v in args.items()],
+        tuple(ctx.params["w"].shape), {var: (var, "float32", kind) for var, kind in rule.state_kinds.items()})
+    lines: list[str] = []
+    for item in learn_phase(ctx, synapses):
+        if isinstance(item, ElementStage):
+            side = f"s_{item.side}"
+            symbols = {side: Symbol("state", side)}
+            symbols.update({var: Symbol("state", var) for var, kind in rule.state_kinds.items()
+                            if kind == item.side})
+            symbols.update({var: Symbol("arg", var) for var, value in args.items() if value.dim() == 0})
+            lines += render_torch(list(item.statements), symbols)
+        else:
+            lines += render_nest_torch(item, operands)
+    values = {**ends, **args, **states}
+    _function(f"update_{ctx.attrs['op']}", list(values), lines)(**values)

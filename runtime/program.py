@@ -21,7 +21,7 @@ from snnc.runtime.binding import Bound, Recording, fingerprint, split_tensors
 from snnc.runtime.buffers import output_buffer, small_output_array
 from snnc.runtime.inputs import count_steps, normalize_inputs
 from snnc.runtime.loader import load_module
-from snnc.runtime.run_options import check_reward, prepare
+from snnc.runtime.run_options import check_reward, prepare, rule_input
 
 AUTO = "auto"
 log = logging.getLogger("snnc.runtime")
@@ -216,6 +216,8 @@ class Program:
             args[position] = adapt(torch.rand(_sizes(shape, batch, steps, None), device=self._device))
         for position, owner, var in bound.masks:
             args[position] = adapt(masks[(owner, var)].to(self._device))
+        for position, owner, var in bound.run_values:
+            args[position] = adapt(rule_input(owner, var, kwargs, batch).to(self._device))
         shapes = bound.shapes.get((batch, steps))
         if shapes is None:
             shapes = bound.shapes[batch, steps] = [_sizes(r.shape, batch, steps, r.time)
@@ -274,6 +276,8 @@ class Program:
                 bound.randoms.append((position, spec.shape))
             elif spec.role == "mask":
                 bound.masks.append((position, spec.owner, spec.var))
+            elif spec.role == "run":
+                bound.run_values.append((position, spec.owner, spec.var))
             else:
                 raise SnncError(f"runtime: unknown buffer role {spec.role!r} for {spec.name}")
             if value is not None:
@@ -302,6 +306,9 @@ class Program:
         of the planned dtype, sharing memory."""
         owner = spec.owner
         obj = self.network.connections[owner] if isinstance(owner, tuple) else self.network.layers[owner]
+        rule = getattr(obj, "update_rule", None)
+        if spec.var in getattr(rule, "state_kinds", {}):          # a learning rule's state
+            obj = rule
         tensor = getattr(obj, spec.var)
         dtype = getattr(torch, spec.dtype)
         if tensor.dtype != dtype or not tensor.is_contiguous():

@@ -10,7 +10,9 @@
   2-D ``[T, n]`` or ``[T, *shape]``: per step).
 * ``masks``: ``{(source, target): bool tensor shaped as w}``; ``w = 0`` where true,
   after every step's weight update, learning or not.
-* ``reward``, ``a_plus``, ``a_minus``: only reward-modulated rules read them.
+* ``reward``, ``a_plus``, ``a_minus``: only reward-modulated rules read them
+  (:func:`rule_input`): ``reward`` is required while such a rule learns, a number or
+  one value per sample ``[B]``; ``a_plus`` / ``a_minus`` default to 1 and -1.
 
 Each is checked here and turned into ``[rows, n]`` (or ``w``-shaped) tensors the
 generated code reads; the caller's tensors are never modified. Errors name the layer
@@ -134,15 +136,39 @@ def prepare(network, steps: int, kwargs: dict) -> tuple[dict, dict]:
     return structure, tensors
 
 
+DEFAULT_RULE_INPUTS = {"a_plus": 1.0, "a_minus": -1.0}
+
+
+def rule_input(owner, var: str, kwargs: dict, batch: int) -> torch.Tensor:
+    """The value of ``reward`` (float32 ``[B]``), ``a_plus`` or ``a_minus`` (0-d) for
+    this run, for the connection ``owner`` whose rule reads it."""
+    value = kwargs.get(var, DEFAULT_RULE_INPUTS.get(var))
+    where = f"run: connection {owner!r}"
+    if value is None:
+        raise SnncError(f"{where}: its learning rule is reward-modulated and the network learns; "
+                        "give run(..., reward=...) (a number or one value per sample), or call "
+                        "network.train(False)")
+    tensor = torch.as_tensor(value).detach().to(torch.float32).cpu()
+    if not torch.isfinite(tensor).all():
+        raise SnncError(f"{where}: {var} contains NaN or inf")
+    if var != "reward" or tensor.numel() == 1:
+        tensor = tensor.reshape(())
+        return tensor.expand(batch).contiguous() if var == "reward" else tensor
+    if tuple(tensor.shape) != (batch,):
+        raise SnncError(f"{where}: {var} must be a number or one value per sample (shape ({batch},)), "
+                        f"got shape {tuple(tensor.shape)}")
+    return tensor.clone()
+
+
 def check_reward(network, kwargs: dict) -> None:
     """A reward (or ``a_plus`` / ``a_minus``) needs a connection whose rule reads it."""
-    from snnc.compiler.ops.rules import RULES
+    from snnc.ir.schema import RULE_SCHEMAS
 
     for keyword in ("reward", "a_plus", "a_minus"):
         if kwargs.get(keyword) is None:
             continue
         readers = [key for key, c in network.connections.items()
-                   if _rule_name(c) in RULES and keyword in RULES[_rule_name(c)].reads]
+                   if _rule_name(c) in RULE_SCHEMAS and keyword in RULE_SCHEMAS[_rule_name(c)].reads]
         if not readers:
             raise SnncError(f"run: {keyword}={kwargs[keyword]!r} was given, but no connection's learning "
                             "rule uses it (reward-modulated rules do; this network's rules are "

@@ -187,13 +187,13 @@ def test_errors_leave_the_network_usable():
 
 
 def test_learning_rule_arguments_are_checked():
-    """Per-synapse ``nu`` (a shape error in BindsNET, Q31), unknown reductions and rules
-    without the traces they read are refused, naming the connection."""
+    """Per-synapse ``nu`` not shaped like ``w``, unknown reductions and rules without
+    the traces they read are refused, naming the connection."""
     from snnc.learning import PostPre
 
     x, y = Input(2, traces=True), LIFNodes(3, traces=True)
     with pytest.raises(SnncError, match=r"Connection \(Input\[2\] -> LIFNodes\[3\]\).*per-synapse"):
-        Connection(x, y, update_rule=PostPre, nu=(torch.ones(2, 3), torch.ones(2, 3)))
+        Connection(x, y, update_rule=PostPre, nu=(torch.ones(3, 2), torch.ones(3, 2)))
     with pytest.raises(SnncError, match="reduction"):
         Connection(x, y, update_rule=PostPre, nu=0.1, reduction=torch.max)
     with pytest.raises(SnncError, match="traces"):

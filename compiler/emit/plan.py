@@ -19,7 +19,7 @@ import torch
 
 from snnc.compiler.elementwise import Symbol
 from snnc.compiler.ops import CONNECTION_OPS, LAYER_OPS
-from snnc.compiler.ops.connection import context
+from snnc.compiler.ops.connection import context, rule_state_kinds, run_values
 from snnc.compiler.ops.opaque import is_opaque
 from snnc.compiler.order import connections_in_order, layers_in_order
 from snnc.ir.schema import OPS
@@ -38,7 +38,8 @@ class BufferSpec:
     ``input`` (a run input ``[T, B, n]``), ``random`` (uniform numbers the runtime
     draws for the run, ``[T, B]`` or ``[T, B, n]``), ``mask`` (a ``Network.run`` mask given
     for this run: a layer's ``clamp`` / ``unclamp`` / ``inject_v``, ``[T, n]`` or ``[1, n]``;
-    a connection's weight ``mask``, shaped as ``w``), ``scratch`` (a layer's synaptic input
+    a connection's weight ``mask``, shaped as ``w``), ``run`` (a value of this run call a
+    learning rule reads: ``reward`` ``[B]``, ``a_plus`` / ``a_minus`` scalars), ``scratch`` (a layer's synaptic input
     ``[B, n]``), ``monitor`` (steps of ``recorded``'s ``var``, ``[R, ...]``; its
     owner is the monitor's name).
     """
@@ -171,14 +172,18 @@ def build_plan(ir: nx.DiGraph, backend: str) -> BufferPlan:
             add(BufferSpec(plan.name(edge, var), "arg", edge, var, dtype_name(value.dtype),
                            tuple(value.shape)))
             plan.values[plan.name(edge, var)] = value
+        kinds = rule_state_kinds(ctx.attrs)
         for var, value in ctx.attrs["state"].items():        # per-sample connection state
+            n = {"pre": ctx.source["n"], "post": ctx.target["n"]}.get(kinds.get(var))
             add(BufferSpec(plan.name(edge, var), "state", edge, var, dtype_name(value.dtype),
-                           ("B", *value.shape[1:])))
+                           ("B", n) if n is not None else ("B", *value.shape[1:])))
         for var, shape in op.temps(ctx).items():
             add(BufferSpec(plan.name(edge, var), "temp", edge, var, "float32", tuple(shape)))
         if ctx.attrs.get("run", {}).get("mask"):
             add(BufferSpec(plan.name(edge, "mask"), "mask", edge, "mask", "bool",
                            tuple(ctx.params["w"].shape)))
+        for var, shape in run_values(ir, edge).items():
+            add(BufferSpec(plan.name(edge, var), "run", edge, var, "float32", shape))
     for spec in ir.graph["monitors"]:
         for var in spec.state_vars:
             recorded = plan.find(spec.target, var, "state") or plan.find(spec.target, var, "arg")

@@ -18,8 +18,8 @@ from snnc.compiler.nest import BATCH, Nest, Operand
 from snnc.compiler.ops import CONNECTION_OPS, LAYER_OPS
 from snnc.compiler.ops.csrm import WINDOW_STATEMENTS, window_symbols, windowed
 from snnc.compiler.ops.opaque import is_opaque
-from snnc.compiler.ops.connection import (build_operands, context, learn_nests, propagate_nests,
-                                          to_csr)
+from snnc.compiler.ops.connection import (build_operands, context, learn_phase, propagate_nests,
+                                          rule_state_kinds, to_csr)
 from snnc.ir.schema import ScheduledOp
 
 
@@ -55,13 +55,16 @@ class ScheduleEmitter(ABC):
         source, target = edge
         ends = {}
         for role, layer, var in (("s_pre", source, "s"), ("x_pre", source, "x"), ("s_post", target, "s"),
-                                 ("x_post", target, "x"), ("I_post", target, "I")):
+                                 ("x_post", target, "x"), ("I_post", target, "I"), ("s_prob_post", target, "s_prob")):
             spec = self.plan.find(layer, var)
             if spec is not None and spec.role in ("state", "scratch"):
                 ends[role] = (spec.name, spec.dtype)
         args = [(spec.var, spec.name, spec.dtype, spec.shape) for spec in self.plan.buffers
-                if spec.owner == edge and spec.role in ("arg", "temp", "mask")]
-        return build_operands(op.synapse_map(ctx), ends, args, tuple(ctx.params["w"].shape))
+                if spec.owner == edge and spec.role in ("arg", "temp", "mask", "run")]
+        states = {var: (self.plan.name(edge, var), self.plan.find(edge, var, "state").dtype, kind)
+                  for var, kind in rule_state_kinds(ctx.attrs).items()}
+        w_shape = tuple(ctx.params["w"].shape) if "w" in ctx.params else ()
+        return build_operands(op.synapse_map(ctx), ends, args, w_shape, states)
 
     def propagate_nests(self, edge) -> list[Nest]:
         ctx, op = self.context(edge)
@@ -94,9 +97,27 @@ class ScheduleEmitter(ABC):
                 operands[spec.var] = Operand(spec.name, tuple(spec.shape), scalar=not spec.shape, dtype=spec.dtype)
         return nests, operands
 
-    def learn_nests(self, edge) -> list[Nest]:
+    def learn_block(self, edge) -> list[str]:
+        """The learn phase: the rule's nests and element stages, decay, clamp, mask."""
         ctx, op = self.context(edge)
-        return learn_nests(ctx, op.synapse_map(ctx))
+        lines: list[str] = []
+        operands = self.operands(edge)
+        for item in learn_phase(ctx, op.synapse_map(ctx)):
+            if isinstance(item, Nest):
+                lines.append(f"# {item.label}" + (f", guard {item.guard}" if item.guard else ""))
+                lines += self.emit_nest(item, operands, edge)
+                continue
+            layer = edge[0] if item.side == "pre" else edge[1]
+            spikes = self.plan.name(layer, "s")
+            symbols = {f"s_{item.side}": Symbol("state", spikes)}
+            for spec in self.plan.buffers:
+                if spec.owner == edge and spec.role == "state" and \
+                        rule_state_kinds(ctx.attrs).get(spec.var) == item.side:
+                    symbols[spec.var] = Symbol("state", spec.name)
+                elif spec.owner == edge and spec.role in ("arg", "run") and not spec.shape:
+                    symbols[spec.var] = Symbol("arg", spec.name)
+            lines += [f"# {item.label}", *self.emit_elementwise(edge, list(item.statements), symbols, spikes)]
+        return lines
 
     def normalize_nests(self, edge) -> list[Nest]:
         ctx, op = self.context(edge)
@@ -138,9 +159,11 @@ class ScheduleEmitter(ABC):
     def nests_block(self, nests: list[Nest], edge, first: bool = False) -> list[str]:
         operands = self.operands(edge)
         lines: list[str] = []
-        for k, nest in enumerate(nests):
+        for nest in nests:      # ``first``: the first nest adding into the target's input
             lines.append(f"# {nest.label}" + (f", guard {nest.guard}" if nest.guard else ""))
-            lines += self.emit_nest(nest, operands, edge, first and k == 0)
+            starts = first and nest.output_role == "I_post"
+            lines += self.emit_nest(nest, operands, edge, starts)
+            first = first and not starts
         return lines
 
     @abstractmethod
@@ -161,7 +184,25 @@ class ScheduleEmitter(ABC):
         return [f"# {ctx.label} response window (into a CSRM layer)",
                 *self.emit_elementwise(edge, WINDOW_STATEMENTS, symbols, names["filtered"])]
 
+    def emit_pre_stage(self, edge) -> list[str]:
+        """A connection type's own per-source-neuron statements (a pooling's firing rates)."""
+        ctx, op = self.context(edge)
+        if not op.pre_statements:
+            return []
+        spikes = self.plan.name(edge[0], "s")
+        symbols = {"s_pre": Symbol("state", spikes)}
+        for spec in self.plan.buffers:
+            if spec.owner == edge and (spec.role == "state" and op.state.get(spec.var) == "pre"):
+                symbols[spec.var] = Symbol("state", spec.name)
+            elif spec.owner == edge and spec.role == "arg" and not spec.shape:
+                symbols[spec.var] = Symbol("arg", spec.name)
+        return [f"# {ctx.label} {ctx.attrs['op']} per-source-neuron state",
+                *self.emit_elementwise(edge, list(op.pre_statements), symbols, spikes)]
+
     def emit_propagate(self, op: ScheduledOp, first: bool) -> list[str]:
+        stage = self.emit_pre_stage(op.target)
+        if stage:
+            return stage + self.nests_block(self.propagate_nests(op.target), op.target, first)
         window = self.emit_window(op.target)
         if window:
             return window + self.nests_block(self.propagate_nests(op.target), op.target, first)
@@ -204,7 +245,7 @@ class ScheduleEmitter(ABC):
                 lines += self.emit_nest(nest, operands, op.target, first and k == 0)
             return lines + self.emit_update(op)
         if op.action == "learn":
-            return self.nests_block(self.learn_nests(op.target), op.target)
+            return self.learn_block(op.target)
         if op.action == "record":
             lines = [f"# monitor {op.target!r}"]
             for spec in self.monitor_buffers(op.target):

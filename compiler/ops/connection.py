@@ -35,7 +35,8 @@ import torch
 from snnc.compiler.nest import BATCH, Domain, Nest, Operand, substitute
 from snnc.compiler.ops.csrm import windowed
 from snnc.compiler.ops.opaque import calls_normalize, is_opaque
-from snnc.compiler.ops.rules import RULES
+from snnc.compiler.ops.rules import RULES, Term
+from snnc.ir.schema import RULE_SCHEMAS
 
 ArgValues = dict[str, torch.Tensor]
 
@@ -88,6 +89,7 @@ class ConnectionContext:
     backend: str
     batch_size: int = 1
     learning: bool = True
+    dt: float = 1.0
 
     @property
     def label(self) -> str:
@@ -105,8 +107,14 @@ class ConnectionContext:
 @dataclass(frozen=True)
 class ConnectionOp:
     """A connection type: its synapse map, argument binding, normalisation nests,
-    end-of-run temporaries (``temps``: name -> shape) and optional fast paths
-    (``fast_paths[backend](ctx, names) -> lines`` for propagation)."""
+    temporaries (``temps``: name -> shape, ``"B"`` for the batch) and optional fast
+    paths (``fast_paths[backend](ctx, names) -> lines`` for propagation).
+
+    A type whose signal is not ``s_pre * w`` gives its own ``propagate`` nests; one
+    with per-neuron state of its own (``state``: name -> ``pre`` / ``post``) updates
+    it with ``pre_statements``, element statements over the source's neurons run
+    before propagation. ``couples_samples``: its output mixes the samples of a batch.
+    """
 
     name: str
     synapse_map: Callable[[ConnectionContext], SynapseMap]
@@ -115,6 +123,10 @@ class ConnectionOp:
     temps: Callable[[ConnectionContext], dict[str, tuple[int, ...]]] = lambda ctx: {}
     fast_paths: dict[str, Callable] = field(default_factory=dict)
     storage_formats: tuple[str, ...] = ("dense",)
+    propagate: Callable[[ConnectionContext, SynapseMap], list[Nest]] | None = None
+    pre_statements: tuple[str, ...] = ()
+    state: dict[str, str] = field(default_factory=dict)
+    couples_samples: bool = False
 
 
 CONNECTION_OPS: dict[str, ConnectionOp] = {}
@@ -127,7 +139,8 @@ def register_connection_op(op: ConnectionOp) -> ConnectionOp:
 
 def context(ir: nx.DiGraph, edge: tuple[str, str], backend: str = "torch") -> ConnectionContext:
     return ConnectionContext(edge, ir.edges[edge], ir.nodes[edge[0]], ir.nodes[edge[1]],
-                             backend, int(ir.graph["batch_size"]), bool(ir.graph["learning"]))
+                             backend, int(ir.graph["batch_size"]), bool(ir.graph["learning"]),
+                             float(ir.graph["dt"]))
 
 
 # -- the one place that says what a connection does to its weights -----------------
@@ -173,16 +186,26 @@ def code_decisions(ir: nx.DiGraph, edge: tuple[str, str]) -> list:
     if is_opaque(attrs):
         return [attrs["cls"], learns(ir, edge), normalizes(ir, edge)]
     clamp = has_rule(attrs) and clamps(context(ir, edge))
-    return [learns(ir, edge), normalizes(ir, edge), clamp, has_mask(attrs)]
+    nu = attrs["params"].get("nu")
+    per_synapse = nu is not None and nu.dim() > 1
+    return [learns(ir, edge), normalizes(ir, edge), clamp, has_mask(attrs), per_synapse]
+
+
+def run_values(ir: nx.DiGraph, edge: tuple[str, str]) -> dict[str, tuple]:
+    """The ``Network.run`` arguments the connection's rule reads while learning, with
+    their buffer shapes: ``reward`` per sample ``("B",)``, ``a_plus`` / ``a_minus`` scalars."""
+    attrs = ir.edges[edge]
+    if not ir.graph["learning"] or not has_rule(attrs):
+        return {}
+    return {name: ("B",) if name == "reward" else () for name in RULE_SCHEMAS[attrs["options"]["rule"]].reads}
 
 
 def reads_traces(attrs: dict) -> tuple[bool, bool]:
     """Whether the connection's learning rule reads the source's / target's traces."""
     if not has_rule(attrs):
         return False, False
-    terms = RULES[attrs["options"]["rule"]].terms
-    text = " ".join(expression for expression, _ in terms)
-    return "x_pre" in text, "x_post" in text
+    traces = RULE_SCHEMAS[attrs["options"]["rule"]].traces
+    return "source" in traces, "target" in traces
 
 
 # -- phases ----------------------------------------------------------------------------
@@ -192,6 +215,8 @@ def propagate_nests(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest]:
     a CSRM layer the source's spikes are replaced by their response-filtered window
     (``filtered``) and the bias is scaled by the kernel's sum (:mod:`.csrm`)."""
     op = ctx.attrs["op"]
+    if CONNECTION_OPS[op].propagate is not None:
+        return CONNECTION_OPS[op].propagate(ctx, synapses)
     pre, post, weight = synapses.access("s_pre"), synapses.access("I_post"), synapses.access("w")
     bias = f"bias[{', '.join(synapses.bias)}]"
     if windowed(ctx):
@@ -203,11 +228,57 @@ def propagate_nests(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest]:
     return nests
 
 
-def learn_nests(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest]:
-    """While learning: the rule's per-synapse terms (summed over the batch and every
-    shared position, since those domains do not index ``w``), then weight decay, then
-    the clamp. Then, learning or not, the run's weight mask (``w = 0`` where masked)."""
-    nests = []
+@dataclass(frozen=True)
+class ElementStage:
+    """A rule's element statements over one side's neurons (``[B, n]``), in the learn
+    phase between its nests."""
+
+    label: str
+    side: str
+    statements: tuple[str, ...]
+
+
+def rule_state_kinds(attrs: dict) -> dict[str, str]:
+    """The connection's own and its rule's state: name -> ``pre`` / ``post`` / ``synapse``."""
+    rule = attrs["options"].get("rule")
+    own = CONNECTION_OPS[attrs["op"]].state if attrs["op"] in CONNECTION_OPS else {}
+    return {**own, **(dict(RULE_SCHEMAS[rule].state) if rule is not None else {})}
+
+
+def _rule_accesses(ctx: ConnectionContext, synapses: SynapseMap) -> dict[str, str]:
+    """Every role a rule's terms name, with this synapse map's indices."""
+    weight = ", ".join(synapses.weight)
+    accesses = {role: synapses.access(role) for role in ("s_pre", "x_pre", "s_post", "x_post", "w")}
+    accesses["s_prob_post"] = synapses.access("s_prob_post")
+    accesses.update(wmin=_bound_access(ctx, "wmin", synapses), wmax=_bound_access(ctx, "wmax", synapses))
+    nu = ctx.params.get("nu")
+    for k, name in enumerate(("nu0", "nu1")):
+        accesses[name] = f"{name}[{weight}]" if nu is not None and nu.dim() > 1 else name
+    accesses["reward"] = "reward[b]"
+    for name, kind in rule_state_kinds(ctx.attrs).items():
+        side = {"pre": synapses.pre, "post": synapses.post}.get(kind, ("b", *synapses.weight))
+        accesses[name] = f"{name}[{', '.join(side)}]"
+    return accesses
+
+
+def _term_nest(ctx: ConnectionContext, synapses: SynapseMap, term: Term, k: int,
+               accesses: dict[str, str]) -> Nest:
+    batch = synapses.all_domains()[0]
+    domains = {"synapses": synapses.all_domains(), "samples": (batch, *synapses.weight_domains()),
+               "weights": synapses.weight_domains()}[term.over]
+    expression = substitute(term.expression, accesses)
+    if term.output == "w" and ctx.options.get("reduction") == "mean" and term.over != "weights":
+        expression = f"({expression}) * inverse_batch"
+    guard = accesses[term.guard] if term.guard else None
+    return Nest(f"{ctx.label} {ctx.options['rule']} term {k}", tuple(domains), accesses[term.output],
+                expression, term.combine, guard=guard)
+
+
+def learn_phase(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest | ElementStage]:
+    """While learning: the rule's stages (terms summed over the batch and every shared
+    position, since those domains do not index ``w``), then weight decay, then the
+    clamp. Then, learning or not, the run's weight mask (``w = 0`` where masked)."""
+    work: list[Nest | ElementStage] = []
     weight = synapses.access("w")
     domains = synapses.weight_domains()
     mask = [Nest(f"{ctx.label} weight mask", domains, weight,
@@ -215,23 +286,31 @@ def learn_nests(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest]:
         if has_mask(ctx.attrs) else []
     if not ctx.learning:
         return mask
-    accesses = {role: synapses.access(role) for role in ("s_pre", "x_pre", "s_post", "x_post")}
     rule = ctx.options.get("rule")
     if rule is not None:
-        for k, (term, guard) in enumerate(RULES[rule].terms):
-            expression = substitute(term, accesses)
-            if ctx.options.get("reduction") == "mean":
-                expression = f"({expression}) * inverse_batch"
-            nests.append(Nest(f"{ctx.label} {rule} term {k}", synapses.all_domains(), weight,
-                              expression, "add", guard=accesses[guard]))
+        accesses = _rule_accesses(ctx, synapses)
+        for k, stage in enumerate(RULES[rule].stages(ctx.options)):
+            if isinstance(stage, Term):
+                work.append(_term_nest(ctx, synapses, stage, k, accesses))
+            else:
+                work.append(ElementStage(f"{ctx.label} {rule} {stage.side}-synaptic traces", stage.side,
+                                         stage.statements))
     if ctx.params.get("weight_decay") is not None:
-        nests.append(Nest(f"{ctx.label} weight decay", domains, weight, f"{weight} * decay_factor",
-                          "assign"))
+        work.append(Nest(f"{ctx.label} weight decay", domains, weight, f"{weight} * decay_factor",
+                         "assign"))
     if rule is not None and clamps(ctx):
         low, high = (_bound_access(ctx, name, synapses) for name in ("wmin", "wmax"))
-        nests.append(Nest(f"{ctx.label} clamp", domains, weight, f"min(max({weight}, {low}), {high})",
-                          "assign"))
-    return nests + mask
+        work.append(Nest(f"{ctx.label} clamp", domains, weight, f"min(max({weight}, {low}), {high})",
+                         "assign"))
+    return work + mask
+
+
+def learn_nests(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest]:
+    """The learn phase's nests (for rules without element stages)."""
+    work = learn_phase(ctx, synapses)
+    if any(isinstance(item, ElementStage) for item in work):
+        raise ValueError(f"{ctx.label}: its rule has element stages; use learn_phase")
+    return work
 
 
 def clamps(ctx: ConnectionContext) -> bool:
@@ -245,13 +324,15 @@ def _bound_access(ctx: ConnectionContext, name: str, synapses: SynapseMap) -> st
 def bound_args(ctx: ConnectionContext) -> ArgValues:
     """Arguments every connection type shares: decay factor, bounds, rates."""
     params, options = ctx.params, ctx.options
-    w = params["w"]
+    w = params.get("w")
     args: ArgValues = {}
     if params.get("weight_decay") is not None:
         args["decay_factor"] = (1.0 - params["weight_decay"]).to(torch.float32)
     if has_rule(ctx.attrs):
         nu = params["nu"].to(torch.float32)
-        args["nu0"], args["nu1"] = nu[0].clone(), nu[1].clone()
+        for k, name in enumerate(("nu0", "nu1")):
+            args[name] = nu[k].clone() if nu.dim() == 1 else nu[k].expand(w.shape).contiguous()
+        args.update(RULES[options["rule"]].args(params, ctx.dt))
         if clamps(ctx):
             for name in ("wmin", "wmax"):
                 value = params[name].to(torch.float32)
@@ -267,20 +348,27 @@ def bound_args(ctx: ConnectionContext) -> ArgValues:
 # -- operands ---------------------------------------------------------------------------
 
 def build_operands(synapses: SynapseMap, ends: dict[str, tuple[str, str]],
-                   args: list[tuple[str, str, str, tuple]], w_shape: tuple) -> dict[str, Operand]:
+                   args: list[tuple[str, str, str, tuple]], w_shape: tuple,
+                   states: dict[str, tuple[str, str, str]] | None = None) -> dict[str, Operand]:
     """Every role a connection's nests may name: ``ends`` maps ``s_pre`` … ``I_post`` to
-    ``(buffer, dtype)``; ``args`` lists ``(var, buffer, dtype, shape)`` of its arguments
-    and temporaries (``name_bits`` / ``name_table`` pairs become one decoded role)."""
+    ``(buffer, dtype)``; ``args`` lists ``(var, buffer, dtype, shape)`` of its arguments,
+    run values and temporaries (``name_bits`` / ``name_table`` pairs become one decoded
+    role); ``states`` maps the rule's state to ``(buffer, dtype, kind)``."""
     shapes = {"s_pre": synapses.pre_shape, "x_pre": synapses.pre_shape, "s_post": synapses.post_shape,
-              "x_post": synapses.post_shape, "I_post": synapses.post_shape, "filtered": synapses.pre_shape}
+              "x_post": synapses.post_shape, "I_post": synapses.post_shape, "filtered": synapses.pre_shape,
+              "s_prob_post": synapses.post_shape}
     roles = {role: Operand(ref, tuple(shapes[role]), flat=True, dtype=dtype)
              for role, (ref, dtype) in ends.items()}
+    for role, (ref, dtype, kind) in (states or {}).items():
+        shape = {"pre": synapses.pre_shape, "post": synapses.post_shape}.get(kind)
+        roles[role] = Operand(ref, tuple(shape), flat=True, dtype=dtype) if shape else \
+            Operand(ref, (BATCH, *w_shape), dtype=dtype)
     tables = {var.removesuffix("_table"): ref for var, ref, _, _ in args if var.endswith("_table")}
     for var, ref, dtype, shape in args:
         if var.endswith("_table"):
             continue
         role = var.removesuffix("_bits")
-        logical = w_shape if role in ("w", "wmin", "wmax", "mask") else tuple(shape)
+        logical = w_shape if role in ("w", "wmin", "wmax", "mask", "nu0", "nu1") else tuple(shape)
         if role == "filtered":
             roles[role] = Operand(ref, tuple(shapes[role]), flat=True, dtype=dtype)
             continue
@@ -312,6 +400,6 @@ def to_csr(nest: Nest, rows_are_sources: bool) -> Nest:
                 nest.combine, guard=swap(nest.guard) if nest.guard else None)
 
 
-__all__ = ["CONNECTION_OPS", "ConnectionContext", "ConnectionOp", "SynapseMap", "bound_args",
-           "context", "learn_nests", "learns", "normalizes", "propagate_nests",
-           "register_connection_op", "to_csr", "weights_change"]
+__all__ = ["CONNECTION_OPS", "ConnectionContext", "ConnectionOp", "ElementStage", "SynapseMap", "bound_args",
+           "context", "learn_nests", "learn_phase", "rule_state_kinds", "learns", "normalizes", "propagate_nests",
+           "register_connection_op", "run_values", "to_csr", "weights_change"]

@@ -101,7 +101,7 @@ def _validate_connection(ir: nx.DiGraph, source: str, target: str, attrs: dict) 
                         f"to one of shape {target_shape}") from None
     _check_tensor(owner, "w", w, tuple(expected))
     bias = attrs["params"].get("b")
-    bias_size = target_shape[0] if attrs["op"] == "conv2d" else ir.nodes[target]["n"]
+    bias_size = target_shape[0] if attrs["op"].startswith("conv") else ir.nodes[target]["n"]
     if bias is not None:
         try:
             torch.broadcast_shapes(tuple(bias.shape), (bias_size,))

@@ -177,8 +177,12 @@ class LoopNestRenderer:
         return self.loops(outer, body)
 
     def can_scatter(self) -> bool:
+        """An ``add`` nest with a plain guard, unless its expression reads its own output
+        while summing over domains (each sum must see the output from before the nest)."""
         guard = self.guard_read()
+        reads_output = any(read.role == self.nest.output_role for read in self.nest.reads())
         return (self.nest.combine == "add" and guard is not None
+                and not (reads_output and self.nest.reduced())
                 and guard.plain(set(self.domains)) and len(set(guard.indices)) == len(guard.indices))
 
     # -- rows ------------------------------------------------------------------------

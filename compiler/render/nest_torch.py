@@ -109,7 +109,8 @@ class TorchNestRenderer:
         if nest.combine == "add":
             self.lines.append(f"{target}.add_({value})")
         elif nest.combine == "assign":
-            self.lines.append(f"{target}.copy_({value})")
+            constant = isinstance(ast.parse(value, mode="eval").body, ast.Constant)
+            self.lines.append(f"{target}.fill_({value})" if constant else f"{target}.copy_({value})")
         else:
             self.lines.append(f"torch.maximum({target}, {value}, out={target})")
         return self.lines

@@ -58,9 +58,9 @@ class ScalarExpr(ast.NodeTransformer):
             return ast.Call(ast.Name("float32", ast.Load()), args, [])
         if name == "nonzero":
             return ast.Compare(args[0], [ast.NotEq()], [ast.Constant(0)])
-        if name in ("exp", "floor"):
+        if name in ("exp", "floor", "pow"):
             call = ast.Call(ast.parse(f"math.{name}", mode="eval").body, args, [])
-            return ast.Call(ast.Name("float32", ast.Load()), [call], []) if name == "floor" else call
+            return ast.Call(ast.Name("float32", ast.Load()), [call], []) if name != "exp" else call
         if name in ("sum_b", "sum_n", "rank_n", "push", "wdot"):
             raise ValueError(f"{name} outside its stage: {text!r}")
         return ast.Call(ast.Name(name, ast.Load()), args, [])

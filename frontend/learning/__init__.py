@@ -1,10 +1,17 @@
 """BindsNET's ``learning`` package: learning rules as records of their parameters.
 
-A rule holds its learning rates and batch reduction; the compiler reads them from the
-IR (``options["rule"]``, ``options["reduction"]``, ``params["nu"]`` of the
-connection) and generates the weight update. No update code lives here.
+A rule holds its learning rates, batch reduction, parameters and state; the compiler
+reads them from the IR (``options["rule"]``, ``options["reduction"]``, ``params["nu"]``
+and the rule's parameters and state on the connection) and generates the weight
+update. No update code lives here.
 """
 from snnc.learning import reward
-from snnc.learning.learning import RULES, LearningRule, NoOp, PostPre
+from snnc.learning.learning import (DiehlAndCook, Hebbian, LearningRule, NoOp, PostPre,
+                                    WeightDependentPostPre)
+from snnc.learning.reward_rules import MSTDP, MSTDPET, Rmax
 
-__all__ = ["LearningRule", "NoOp", "PostPre", "RULES", "reward"]
+RULES: tuple[type[LearningRule], ...] = (NoOp, PostPre, Hebbian, WeightDependentPostPre, DiehlAndCook,
+                                         MSTDP, MSTDPET, Rmax)
+
+__all__ = ["DiehlAndCook", "Hebbian", "LearningRule", "MSTDP", "MSTDPET", "NoOp", "PostPre", "RULES",
+           "Rmax", "WeightDependentPostPre", "reward"]

@@ -1,13 +1,20 @@
-"""Learning rules: ``LearningRule``, ``NoOp`` and ``PostPre`` (spec 6.0-6.2)."""
+"""Learning rules (spec 6.0-6.4a): records of their rates, reduction, parameters and state.
+
+The compiler reads a rule from the IR (``options["rule"]``, its parameters in
+``params``, its state in ``state``) and generates the weight update; the equations
+are the rule schemas' (:mod:`snnc.ir.schema`). No update code lives here. The
+reward-modulated rules are in :mod:`snnc.learning.reward_rules`.
+"""
 from __future__ import annotations
 
+import math
 import numbers
 import warnings
 
 import torch
 
+from snnc.changes import Tracked, changed
 from snnc.errors import SnncError
-from snnc.changes import Tracked
 
 
 def _owner(connection) -> str:
@@ -15,8 +22,9 @@ def _owner(connection) -> str:
     return describe() if callable(describe) else type(connection).__name__
 
 
-def _learning_rates(owner: str, nu) -> torch.Tensor:
-    """``nu`` as float32 ``[nu_pre, nu_post]``: None -> [0, 0], a number -> [nu, nu]."""
+def _learning_rates(owner: str, nu, w_shape: tuple | None) -> torch.Tensor:
+    """``nu`` as float32 ``[nu_pre, nu_post]`` (None -> [0, 0], a number -> [nu, nu]), or
+    ``[2, *w.shape]`` for a pair of per-synapse tensors."""
     if nu is None:
         return torch.zeros(2)
     if isinstance(nu, numbers.Real) or (isinstance(nu, torch.Tensor) and nu.dim() == 0):
@@ -24,52 +32,87 @@ def _learning_rates(owner: str, nu) -> torch.Tensor:
     try:
         entries = list(nu)
     except TypeError:
-        raise SnncError(f"{owner}: nu must be None, a number or a pair of numbers, got {nu!r}") from None
+        raise SnncError(f"{owner}: nu must be None, a number or a pair, got {nu!r}") from None
     if len(entries) != 2:
         raise SnncError(f"{owner}: nu must be a pair (nu_pre, nu_post), got {len(entries)} entries")
-    for entry in entries:
-        if isinstance(entry, torch.Tensor) and entry.numel() != 1:
-            raise SnncError(f"{owner}: per-synapse learning rates (nu entries of shape "
-                            f"{tuple(entry.shape)}) are not supported; give two numbers")
-        if not isinstance(entry, (numbers.Real, torch.Tensor)):
-            raise SnncError(f"{owner}: nu entries must be numbers, got {entry!r}")
-    rates = torch.tensor([float(entry) for entry in entries], dtype=torch.float32)
-    if torch.isnan(rates).any():
-        raise SnncError(f"{owner}: nu contains NaN")
+    if any(isinstance(e, torch.Tensor) and e.numel() != 1 for e in entries):
+        if w_shape is None:
+            raise SnncError(f"{owner}: per-synapse learning rates need a connection with weights")
+        try:
+            rates = torch.stack([torch.as_tensor(e, dtype=torch.float32).expand(w_shape) for e in entries])
+        except RuntimeError:
+            raise SnncError(f"{owner}: per-synapse nu entries must be numbers or tensors broadcastable to "
+                            f"w's shape {tuple(w_shape)}, got {[tuple(torch.as_tensor(e).shape) for e in entries]}"
+                            ) from None
+        rates = rates.clone()
+    else:
+        if not all(isinstance(e, (numbers.Real, torch.Tensor)) for e in entries):
+            raise SnncError(f"{owner}: nu entries must be numbers, got {entries!r}")
+        rates = torch.tensor([float(e) for e in entries], dtype=torch.float32)
+    if not torch.isfinite(rates).all():
+        raise SnncError(f"{owner}: nu contains NaN or inf")
     return rates
-
-
-def _named(reduction, name: str) -> bool:
-    return isinstance(reduction, str) and reduction == name
 
 
 def _batch_reduction(owner: str, reduction) -> str:
     """BindsNET's default (None: squeeze for batch 1, else sum) sums over the batch."""
-    if reduction is None or reduction is torch.sum or reduction is torch.squeeze or _named(reduction, "sum"):
+    if reduction is None or reduction is torch.sum or reduction is torch.squeeze or reduction == "sum":
         return "sum"
-    if reduction is torch.mean or _named(reduction, "mean"):
+    if reduction is torch.mean or reduction == "mean":
         return "mean"
     raise SnncError(f"{owner}: reduction {reduction!r} is not supported; use None or torch.sum "
                     "('sum', the batch sum) or torch.mean ('mean')")
 
 
 class LearningRule(Tracked):
-    """Base of learning rules: the connection, ``nu`` and the batch reduction.
+    """Base of learning rules: the connection, ``nu``, the batch reduction, the rule's
+    own parameters (``defaults``: name -> default, given as keyword arguments) and its
+    state (``state_kinds``: name -> ``pre`` ``[B, source.n]``, ``post`` ``[B, target.n]``
+    or ``synapse`` ``[B, *w.shape]``; made at the network's batch size, kept across
+    runs, zeroed by ``reset_state_variables``).
 
-    ``nu`` is a float32 tensor ``[nu_pre, nu_post]``: ``nu[0]`` scales the term driven
-    by pre-synaptic spikes, ``nu[1]`` the term driven by post-synaptic spikes.
-    ``reduction`` is ``"sum"`` or ``"mean"`` over the batch. Weight decay
-    (``w *= 1 - weight_decay`` each learning step) belongs to the connection; with a
-    rule other than :class:`NoOp`, the weights are then clamped to ``[wmin, wmax]``.
+    ``nu`` is float32 ``[nu_pre, nu_post]`` (or ``[2, *w.shape]`` per synapse):
+    ``nu[0]`` scales the term driven by pre-synaptic spikes, ``nu[1]`` the term driven
+    by post-synaptic spikes. ``reduction`` is ``"sum"`` or ``"mean"`` over the batch.
+    Weight decay (``w *= 1 - weight_decay`` each learning step) belongs to the
+    connection; with a rule other than :class:`NoOp`, the weights are then clamped to
+    ``[wmin, wmax]``.
     """
 
     ir_name: str | None = None
+    defaults: dict[str, float] = {}
+    flags: dict[str, bool] = {}
+    state_kinds: dict[str, str] = {}
+    traces: tuple[str, ...] = ()
 
-    def __init__(self, connection, nu=None, reduction=None, weight_decay: float = 0.0) -> None:
+    def __init__(self, connection, nu=None, reduction=None, weight_decay: float = 0.0, **kwargs) -> None:
         owner = f"{type(self).__name__} on {_owner(connection)}"
         self.connection = connection
-        self.nu = _learning_rates(owner, nu)
+        w = getattr(connection, "w", None)
+        self.nu = _learning_rates(owner, nu, None if w is None else tuple(w.shape))
         self.reduction = _batch_reduction(owner, reduction)
+        unknown = sorted(set(kwargs) - set(self.defaults) - set(self.flags))
+        if unknown:
+            raise SnncError(f"{owner}: unexpected argument(s) {unknown}; "
+                            f"{type(self).__name__} takes {sorted({**self.defaults, **self.flags})}")
+        for name, default in self.defaults.items():
+            value = kwargs.get(name, default)
+            if isinstance(value, torch.Tensor) and value.numel() == 1:
+                value = value.item()
+            if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):
+                raise SnncError(f"{owner}: {name} must be a finite number, got {value!r}")
+            setattr(self, name, float(value))
+        for name, default in self.flags.items():
+            setattr(self, name, bool(kwargs.get(name, default)))
+        self._state: dict[str, torch.Tensor] = {}
+        for role in self.traces:
+            layer = getattr(connection, role)
+            if not getattr(layer, "traces", False):
+                raise SnncError(f"{_owner(connection)}: {type(self).__name__} needs traces=True on the "
+                                f"{role} layer ({type(layer).__name__})")
+        if self.ir_name is not None and not bool(self.nu.any()):
+            warnings.warn(f"{_owner(connection)}: {type(self).__name__} with nu = 0 never changes the "
+                          "weights", stacklevel=5)
 
     @property
     def source(self):
@@ -87,6 +130,51 @@ class LearningRule(Tracked):
     def wmax(self) -> torch.Tensor:
         return self.connection.wmax
 
+    # -- what the IR records -------------------------------------------------------
+    def ir_params(self) -> dict[str, torch.Tensor]:
+        return {"nu": self.nu, **{name: torch.tensor(getattr(self, name)) for name in self.defaults}}
+
+    def ir_options(self) -> dict[str, object]:
+        return {"rule": self.ir_name, "reduction": self.reduction,
+                **{name: getattr(self, name) for name in self.flags}}
+
+    def _state_shape(self, kind: str, batch: int) -> tuple:
+        if kind == "pre":
+            return (batch, self.source.n)
+        if kind == "post":
+            return (batch, self.target.n)
+        return (batch, *self.connection.w.shape)
+
+    def ir_state(self) -> dict[str, torch.Tensor]:
+        """The rule's state at the network's batch size (zeros when first needed or
+        when the batch size changed), on the weights' device."""
+        batch = self.source.batch_size or 1
+        device = self.connection.w.device if hasattr(self.connection, "w") else torch.device("cpu")
+        for name, kind in self.state_kinds.items():
+            shape = self._state_shape(kind, batch)
+            value = self._state.get(name)
+            if value is None or tuple(value.shape) != shape:
+                self._state[name] = torch.zeros(shape, device=device)
+                changed()
+            elif value.device != device:
+                self._state[name] = value.to(device)
+                changed()
+        return dict(self._state)
+
+    def __getattr__(self, name: str):
+        state = self.__dict__.get("_state", {})
+        if name in state:
+            return state[name]
+        if name in type(self).state_kinds:
+            return self.ir_state()[name]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    def reset_state_variables(self) -> None:
+        """Zero the rule's state (snnc resets it with the network; BindsNET 0.3.4 does so
+        only for MulticompartmentConnection rules, docs/differences.md)."""
+        for value in self._state.values():
+            value.zero_()
+
 
 class NoOp(LearningRule):
     """No learning; the connection's weight decay still applies (without clamping)."""
@@ -100,23 +188,54 @@ class PostPre(LearningRule):
     trace), then ``w[i, j] += nu[1] * x_pre[b, i] * s_post[b, j]`` (a post spike
     potentiates by the pre trace); then weight decay and the clamp to ``[wmin, wmax]``.
     Traces already include this step's spikes, so simultaneous spikes give both terms.
-    For a convolution the sums also run over every output position, pairing each
-    post-synaptic neuron with the pre-synaptic patch its kernel covers.
+    For a convolution or a local connection the sums also run over every position
+    that shares the weight.
     """
 
     ir_name = "post_pre"
-
-    def __init__(self, connection, nu=None, reduction=None, weight_decay: float = 0.0) -> None:
-        super().__init__(connection, nu, reduction, weight_decay)
-        owner = _owner(connection)
-        for role in ("source", "target"):
-            layer = getattr(connection, role)
-            if not getattr(layer, "traces", False):
-                raise SnncError(f"{owner}: PostPre needs traces=True on the {role} layer "
-                                f"({type(layer).__name__})")
-        if not bool(self.nu.any()):
-            warnings.warn(f"{owner}: PostPre with nu = [0, 0] never changes the weights",
-                          stacklevel=4)
+    traces = ("source", "target")
 
 
-RULES: tuple[type[LearningRule], ...] = (NoOp, PostPre)
+class Hebbian(LearningRule):
+    """Hebbian learning (both layers need traces): ``w += nu[0] * s_pre * x_post``, then
+    ``w += nu[1] * x_pre * s_post``, each summed over the batch; weight decay, clamp."""
+
+    ir_name = "hebbian"
+    traces = ("source", "target")
+
+
+class WeightDependentPostPre(LearningRule):
+    """Soft-bounded STDP (both layers need traces; ``wmin`` and ``wmax`` each need a
+    finite entry). With ``w`` from before this step's update:
+    ``Δw = -nu[0] R_b(s_pre ⊗ x_post) (w - wmin) + nu[1] R_b(x_pre ⊗ s_post) (wmax - w)``."""
+
+    ir_name = "weight_dependent_post_pre"
+    traces = ("source", "target")
+
+    def __init__(self, connection, nu=None, reduction=None, weight_decay: float = 0.0, **kwargs) -> None:
+        super().__init__(connection, nu, reduction, weight_decay, **kwargs)
+        for name in ("wmin", "wmax"):
+            bound = getattr(connection, name)
+            if not bool(torch.isfinite(bound).all()):
+                raise SnncError(f"{_owner(connection)}: WeightDependentPostPre scales by the distance to "
+                                f"the bounds; {name} must be finite (got {bound.tolist()})")
+
+
+class DiehlAndCook(LearningRule):
+    """Diehl & Cook (2015)'s post-spike-only rule (source traces; finite ``wmax``):
+    ``Δw = nu[1] R_b((x_pre - x_tar) ⊗ s_post) F``, ``F = wmax - w`` for ``mu = 1``, else
+    ``max(wmax - w, 0) ** mu``, ``w`` from before this step's update; only ``nu[1]`` is
+    used. For the paper's accumulating trace give the source ``traces_additive=True``."""
+
+    ir_name = "diehl_and_cook"
+    defaults = {"x_tar": 0.0, "mu": 1.0}
+    traces = ("source",)
+
+    def __init__(self, connection, nu=None, reduction=None, weight_decay: float = 0.0, **kwargs) -> None:
+        super().__init__(connection, nu, reduction, weight_decay, **kwargs)
+        if not bool(torch.isfinite(connection.wmax).all()):
+            raise SnncError(f"{_owner(connection)}: DiehlAndCook scales by wmax - w; wmax must be finite "
+                            f"for every synapse (got {connection.wmax.tolist()})")
+
+    def ir_options(self) -> dict[str, object]:
+        return {**super().ir_options(), "mu_power": self.mu != 1.0}

@@ -1,4 +1,5 @@
-"""2-D convolutions (``Conv2dConnection``): the synapse map of a convolution.
+"""Convolutions (``Conv1dConnection``, ``Conv2dConnection``, ``Conv3dConnection``): one
+synapse map for 1, 2 or 3 spatial dimensions. In 2-D::
 
     I_post[b, o, oy, ox] += s_pre[b, c, oy*S + ky*D - P, ox*S + kx*D - P] * w[o, c, ky, kx]
                             (a source index outside the layer reads as zero: padding)
@@ -6,8 +7,8 @@
     rowsum[o, c] = Σ_{ky,kx} w[o, c, ky, kx];  w *= norm / rowsum[o, c]    end of run
 
 A learning rule's terms use the same map, so ``w[o, c, ky, kx]`` sums over the batch
-and every output position. The torch fast path (``F.conv2d``) is checked against the
-generic rendering by the tests.
+and every output position (correct for any number of channels). The torch fast path
+(``F.conv{1,2,3}d``) is checked against the generic rendering by the tests.
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from snnc.compiler.ops.connection import (ConnectionContext, ConnectionOp, Synap
                                           register_connection_op)
 from snnc.compiler.ops.dense import storage_of, weight_values
 
+AXES = {1: ("x",), 2: ("y", "x"), 3: ("z", "y", "x")}
+
 
 def _position(out: str, kernel: str, stride: int, dilation: int, padding: int) -> str:
     """``out*stride + kernel*dilation - padding``, written without the trivial parts."""
@@ -27,17 +30,18 @@ def _position(out: str, kernel: str, stride: int, dilation: int, padding: int) -
 
 
 def synapse_map(ctx: ConnectionContext) -> SynapseMap:
-    channels, height, width = ctx.source["shape"]
-    filters, out_h, out_w = ctx.target["shape"]
+    channels, *size = ctx.source["shape"]
+    filters, *out_size = ctx.target["shape"]
     options = ctx.options
-    (kh, kw), (sh, sw) = options["kernel_size"], options["stride"]
-    (ph, pw), (dh, dw) = options["padding"], options["dilation"]
+    axes = AXES[len(size)]
+    outs, kernels = [f"o{a}" for a in axes], [f"k{a}" for a in axes]
+    pre = tuple(_position(o, k, s, d, p) for o, k, s, d, p in zip(
+        outs, kernels, options["stride"], options["dilation"], options["padding"]))
     return SynapseMap(
-        domains=(Domain("o", filters), Domain("oy", out_h), Domain("ox", out_w),
-                 Domain("c", channels), Domain("ky", kh), Domain("kx", kw)),
-        pre=("b", "c", _position("oy", "ky", sh, dh, ph), _position("ox", "kx", sw, dw, pw)),
-        post=("b", "o", "oy", "ox"), weight=("o", "c", "ky", "kx"), bias=("o",),
-        pre_shape=(BATCH, channels, height, width), post_shape=(BATCH, filters, out_h, out_w))
+        domains=(Domain("o", filters), *[Domain(o, n) for o, n in zip(outs, out_size)],
+                 Domain("c", channels), *[Domain(k, n) for k, n in zip(kernels, options["kernel_size"])]),
+        pre=("b", "c", *pre), post=("b", "o", *outs), weight=("o", "c", *kernels), bias=("o",),
+        pre_shape=(BATCH, channels, *size), post_shape=(BATCH, filters, *out_size))
 
 
 def bind(ctx: ConnectionContext) -> dict[str, torch.Tensor]:
@@ -55,12 +59,12 @@ def bind(ctx: ConnectionContext) -> dict[str, torch.Tensor]:
 
 
 def normalize(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest]:
-    """Per (output, input) channel pair: ``w *= norm / Σ_{ky,kx} w`` (a signed sum)."""
+    """Per (output, input) channel pair: ``w *= norm / Σ_kernel w`` (a signed sum)."""
     domains = synapses.weight_domains()
+    weight = synapses.access("w")
     return [
-        Nest(f"{ctx.label} kernel sums", domains, "rowsum[o, c]", "w[o, c, ky, kx]", "assign"),
-        Nest(f"{ctx.label} normalize", domains, "w[o, c, ky, kx]",
-             "w[o, c, ky, kx] * (norm / rowsum[o, c])", "assign"),
+        Nest(f"{ctx.label} kernel sums", domains, "rowsum[o, c]", weight, "assign"),
+        Nest(f"{ctx.label} normalize", domains, weight, f"{weight} * (norm / rowsum[o, c])", "assign"),
     ]
 
 
@@ -71,18 +75,20 @@ def temps(ctx: ConnectionContext) -> dict[str, tuple[int, ...]]:
 
 
 def propagate_torch(ctx: ConnectionContext, names: dict[str, str]) -> list[str]:
-    """Fast path: ``F.conv2d`` on the source spikes viewed ``[B, C, H, W]``."""
+    """Fast path: ``F.conv{1,2,3}d`` on the source spikes viewed ``[B, C, *size]``."""
     options = ctx.options
+    dims = len(ctx.source["shape"]) - 1
     source = ", ".join(str(d) for d in ctx.source["shape"])
     target = ", ".join(str(d) for d in ctx.target["shape"])
     spikes, out = names["s_pre"], names["I_post"]
-    return [f"{out}.view({out}.shape[0], {target}).add_(torch.nn.functional.conv2d("
+    return [f"{out}.view({out}.shape[0], {target}).add_(torch.nn.functional.conv{dims}d("
             f"{spikes}.view({spikes}.shape[0], {source}).float(), {names['w']}.float(), "
             f"stride={tuple(options['stride'])}, padding={tuple(options['padding'])}, "
             f"dilation={tuple(options['dilation'])}))"]
 
 
-CONV2D = register_connection_op(ConnectionOp(
-    name="conv2d", synapse_map=synapse_map, bind=bind, normalize=normalize, temps=temps,
-    fast_paths={"torch": propagate_torch},
-))
+for _dims in (1, 2, 3):
+    register_connection_op(ConnectionOp(
+        name=f"conv{_dims}d", synapse_map=synapse_map, bind=bind, normalize=normalize, temps=temps,
+        fast_paths={"torch": propagate_torch},
+    ))
