@@ -96,7 +96,7 @@ def bind_arguments(ir: nx.DiGraph, module: CompiledModule) -> dict[str, torch.Te
         attrs = {**ir.edges[edge], "storage": lowered.edges[edge]["storage"],
                  "propagation": lowered.edges[edge]["propagation"]}
         ctx = ConnectionContext(edge, attrs, ir.nodes[edge[0]], ir.nodes[edge[1]],
-                                module.backend, int(ir.graph["batch_size"]))
+                                module.backend, int(ir.graph["batch_size"]), bool(ir.graph["learning"]), dt)
         for var, value in CONNECTION_OPS[attrs["op"]].bind(ctx).items():
             values[wanted[(edge, var)]] = value
     return values

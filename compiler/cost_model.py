@@ -79,6 +79,8 @@ def choose_storage(ir: nx.DiGraph, edge: tuple[str, str], options: CompileOption
         return {"format": "dense", "dtype": "float32"}
     dtype = str(w.dtype).removeprefix("torch.")
     formats = CONNECTION_OPS[ir.edges[edge]["op"]].storage_formats
+    if formats == ("csr",):             # stored sparse by the network itself (SparseConnection)
+        return {"format": "csr", "dtype": dtype}
     if options.backend == "torch" and not options.fast_paths:
         formats = ("dense",)
     sparse = "csr" in formats and w.numel() >= CSR_MIN_SIZE and density(w) <= CSR_MAX_DENSITY

@@ -10,7 +10,9 @@ Halide's algorithm-apart-from-schedule, at the scale of our ops):
 * ``expression`` – the statement language of :mod:`snnc.compiler.elementwise` over
   indexed reads, e.g. ``s_pre[b, i] * w[i, j]``;
 * ``guard`` (optional) – a read that is usually zero and makes the expression zero:
-  a renderer may skip the work where it is zero (event-driven propagation).
+  a renderer may skip the work where it is zero (event-driven propagation). On an
+  ``assign`` nest without reduced domains it says where the assignment changes
+  anything (a clamp of the weights this step's rule touched).
 
 A domain that does not index the output is **reduced** with the combine's reduction
 (sum, or max), so summing over sources, BindsNET's batch sum in learning and a

@@ -25,9 +25,20 @@ from snnc.changes import CHANGES
 
 
 def _tensors(network) -> list[torch.Tensor]:
+    """Every parameter and buffer of the network's layers and connections (a sparse CSR
+    tensor as its three component tensors)."""
     modules = [*network.layers.values(), *network.connections.values()]
-    return [t for module in modules for tensors in (module._parameters, module._buffers)
-            for t in tensors.values() if t is not None]
+    found = []
+    for module in modules:
+        for tensors in (module._parameters, module._buffers):
+            for t in tensors.values():
+                if t is None:
+                    continue
+                if t.layout == torch.sparse_csr:
+                    found += [t.crow_indices(), t.col_indices(), t.values()]
+                else:
+                    found.append(t)
+    return found
 
 
 def fingerprint(network, input_dtypes: dict, one_step: bool, versioned: list[torch.Tensor],
@@ -70,6 +81,25 @@ class Recording:
     shape: tuple
     time: int | None
     layer_shape: tuple | None
+    row_shape: tuple | None = None      # each row viewed whole (a weight the map views otherwise)
+    pattern: object = None              # a sparse weight's CSR tensor: rows become sparse matrices
+
+    def hand_back(self, buffer: torch.Tensor) -> torch.Tensor:
+        """A recording as its monitor shows it: ``[R, B, *layer shape]`` for a layer, the
+        connection's own ``w`` shape per row (a sparse COO ``[R, n_pre, n_post]`` for
+        sparse weights)."""
+        if self.layer_shape is not None:
+            return buffer.view(*buffer.shape[:-1], *self.layer_shape)
+        if self.pattern is not None:
+            crow, cols = self.pattern.crow_indices().long(), self.pattern.col_indices().long()
+            rows = torch.repeat_interleave(torch.arange(len(crow) - 1), crow[1:] - crow[:-1])
+            steps = buffer.shape[0]
+            time = torch.arange(steps).repeat_interleave(len(cols))
+            indices = torch.stack([time, rows.repeat(steps), cols.repeat(steps)])
+            return torch.sparse_coo_tensor(indices, buffer.reshape(-1), (steps, *self.pattern.shape))
+        if self.row_shape is not None:
+            return buffer.view(buffer.shape[0], *self.row_shape)
+        return buffer
 
 
 @dataclass
@@ -87,6 +117,6 @@ class Bound:
     inputs: list[tuple[int, str]] = field(default_factory=list)
     recordings: list[Recording] = field(default_factory=list)
     randoms: list[tuple[int, tuple]] = field(default_factory=list)
-    masks: list[tuple[int, object, str]] = field(default_factory=list)
+    masks: list[tuple[int, object, str, tuple]] = field(default_factory=list)
     run_values: list[tuple[int, object, str]] = field(default_factory=list)
     shapes: dict[tuple[int, int], list[tuple[int, ...]]] = field(default_factory=dict)

@@ -16,7 +16,7 @@ from snnc.compiler.emit.plan import dtype_name
 from snnc.compiler.ops import CONNECTION_OPS, LAYER_OPS
 from snnc.compiler.ops.base import trace_args, trace_statements
 from snnc.compiler.ops.connection import (ConnectionContext, ElementStage, build_operands,
-                                          learn_phase, propagate_nests)
+                                          learn_phase, learn_temps, propagate_nests)
 from snnc.compiler.nest import BATCH, Operand
 from snnc.compiler.render.nest_torch import render_nest_torch
 from snnc.errors import SnncError
@@ -96,7 +96,7 @@ def _connection_context(connection, batch: int) -> ConnectionContext:
 
     attrs = dict(op=connection.ir_op, params=connection.ir_params(), options=connection.ir_options())
     return ConnectionContext(("source", "target"), attrs, end(connection.source), end(connection.target),
-                             "torch", batch)
+                             "torch", batch, True, float(connection.dt or 1.0))
 
 
 def _operands(ctx: ConnectionContext, ends: dict[str, torch.Tensor], args: dict[str, torch.Tensor]):
@@ -133,6 +133,7 @@ def connection_update(connection, learning: bool = True, **kwargs) -> None:
     ctx = _connection_context(connection, batch)
     args = CONNECTION_OPS[ctx.attrs["op"]].bind(ctx)
     rule = connection.update_rule
+    args.update({var: torch.zeros(shape, device=source.s.device) for var, shape in learn_temps(ctx).items()})
     for var in (RULE_SCHEMAS[rule.ir_name].reads if rule.ir_name else ()):
         args[var] = rule_input(connection.describe(), var, kwargs, batch).to(source.s.device)
     ends = {"s_pre": source.s.view(batch, -1), "s_post": target.s.view(batch, -1)}

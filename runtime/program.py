@@ -214,8 +214,9 @@ class Program:
             args[position] = adapt(shaped[layer])
         for position, shape in bound.randoms:
             args[position] = adapt(torch.rand(_sizes(shape, batch, steps, None), device=self._device))
-        for position, owner, var in bound.masks:
-            args[position] = adapt(masks[(owner, var)].to(self._device))
+        for position, owner, var, shape in bound.masks:     # a weight mask: as the map indexes w
+            mask = masks[(owner, var)]
+            args[position] = adapt((mask.reshape(shape) if var == "mask" else mask).to(self._device))
         for position, owner, var in bound.run_values:
             args[position] = adapt(rule_input(owner, var, kwargs, batch).to(self._device))
         shapes = bound.shapes.get((batch, steps))
@@ -235,9 +236,7 @@ class Program:
         _call(compiled.run, steps, args, progress_bar)
         self.last_run = RunStats(steps, clock.perf_counter() - start, batch)
         for recording, buffer in outputs:     # hand each monitor its recording
-            if recording.layer_shape is not None:
-                buffer = buffer.view(*buffer.shape[:-1], *recording.layer_shape)
-            recording.monitor.append(recording.var, buffer)
+            recording.monitor.append(recording.var, recording.hand_back(buffer))
 
     def _rebind(self, input_dtypes: dict[str, torch.dtype], one_step: bool, structure: dict,
                 mask_key: tuple) -> Bound:
@@ -268,14 +267,19 @@ class Program:
                 layer = None if isinstance(spec.recorded, tuple) else ir.nodes[spec.recorded]
                 per_neuron = layer is not None and spec.shape[-1] == layer["n"]
                 recorded = tuple(layer["shape"]) if per_neuron else None     # viewed [.., *shape]
+                row, pattern = None, None
+                if layer is None and spec.var == "w":       # the connection's own w shape
+                    row = tuple(ir.edges[spec.recorded]["params"]["w"].shape)
+                    weights = network.connections[spec.recorded].w
+                    pattern = weights if weights.layout == torch.sparse_csr else None
                 part = next(m for m in ir.graph["monitors"] if m.name == spec.owner)
                 sink = network.monitors[part.monitor].sink(part.part)
-                bound.recordings.append(Recording(position, sink, spec.var,
-                                                  getattr(torch, spec.dtype), spec.shape, spec.time, recorded))
+                bound.recordings.append(Recording(position, sink, spec.var, getattr(torch, spec.dtype),
+                                                  spec.shape, spec.time, recorded, row, pattern))
             elif spec.role == "random":
                 bound.randoms.append((position, spec.shape))
             elif spec.role == "mask":
-                bound.masks.append((position, spec.owner, spec.var))
+                bound.masks.append((position, spec.owner, spec.var, spec.shape))
             elif spec.role == "run":
                 bound.run_values.append((position, spec.owner, spec.var))
             else:

@@ -128,6 +128,9 @@ def prepare(network, steps: int, kwargs: dict) -> tuple[dict, dict]:
         if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
             raise SnncError(f"{owner}: expected a bool tensor, got "
                             f"{mask.dtype if isinstance(mask, torch.Tensor) else type(mask).__name__}")
+        if w is not None and w.layout != torch.strided:
+            raise SnncError(f"{owner}: the weights are sparse (a fixed pattern); leave synapses out with "
+                            "the connection's sparsity instead of a mask")
         if w is None or tuple(mask.shape) != tuple(w.shape):
             raise SnncError(f"{owner}: mask shape {tuple(mask.shape)} differs from the weights' "
                             f"{None if w is None else tuple(w.shape)}")
@@ -142,7 +145,10 @@ DEFAULT_RULE_INPUTS = {"a_plus": 1.0, "a_minus": -1.0}
 def rule_input(owner, var: str, kwargs: dict, batch: int) -> torch.Tensor:
     """The value of ``reward`` (float32 ``[B]``), ``a_plus`` or ``a_minus`` (0-d) for
     this run, for the connection ``owner`` whose rule reads it."""
-    value = kwargs.get(var, DEFAULT_RULE_INPUTS.get(var))
+    value = kwargs.get(var)
+    if isinstance(value, dict) and var != "reward":       # per connection (spec 2.3 item 7)
+        value = value.get(owner)
+    value = DEFAULT_RULE_INPUTS.get(var) if value is None else value
     where = f"run: connection {owner!r}"
     if value is None:
         raise SnncError(f"{where}: its learning rule is reward-modulated and the network learns; "

@@ -78,10 +78,6 @@ class Weighted:
         used[self.k] = True
         self.used = used.view(self.w_shape)   # weight elements some synapse uses
 
-    @property
-    def n_synapses(self) -> int:
-        return len(self.k)
-
     def compute(self, s: torch.Tensor, params: dict) -> torch.Tensor:
         """Input to the target, ``[B, *target_shape]``, for source spikes ``s`` ``[B, *source_shape]``;
         ``params``: ``w`` (any float dtype, read as float32) and optional ``b``."""
@@ -96,10 +92,10 @@ class Weighted:
             out = out + _bias(b.float(), self.target_shape, self.bias_per_channel)
         return out
 
-    def post_pre_delta(self, s_pre, x_pre, s_post, x_post, nu) -> tuple[torch.Tensor, torch.Tensor]:
+    def post_pre_delta(self, s_pre, x_pre, s_post, x_post) -> tuple[torch.Tensor, torch.Tensor]:
         """The depression ``Σ s_pre·x_post`` and potentiation ``Σ x_pre·s_post`` sums per
         weight element (shape of ``w``), already summed over the batch and over every
-        synapse sharing the element; ``nu`` not yet applied."""
+        synapse sharing the element (the rates ``nu`` not applied)."""
         batch = s_pre.shape[0]
         s_pre, x_pre = s_pre.reshape(batch, -1).float(), x_pre.reshape(batch, -1).float()
         s_post, x_post = s_post.reshape(batch, -1).float(), x_post.reshape(batch, -1).float()
@@ -114,7 +110,7 @@ class Weighted:
         """One step of PostPre (6.2) and the base update (6.0) on ``w`` (a new tensor):
         ``w −= nu0·D``, ``w += nu1·P``, ``w *= 1 − weight_decay`` (unless 0), clamp when a
         bound is finite; unused weight elements stay zero."""
-        depression, potentiation = self.post_pre_delta(s_pre, x_pre, s_post, x_post, nu)
+        depression, potentiation = self.post_pre_delta(s_pre, x_pre, s_post, x_post)
         w = w.float().clone()
         if nu[0] != 0:
             w = w - nu[0] * depression

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import pytest
 import torch
@@ -47,11 +47,13 @@ SHAPES = {
     "dense": ((6,), (4,), None),
     "conv": ((2, 5, 5), (2, 3, 3), Geometry((3, 3), (2, 2), (1, 1))),
     "conv_dilated": ((2, 4, 5), (2, 4, 2), Geometry((2, 2), (1, 2), (1, 0), (2, 1))),
+    "conv_valid": ((2, 5, 5), (2, 2, 2), Geometry((3, 3), (2, 2))),
 }
 TINY = {
     "dense": ((5,), (4,), None),
     "conv": ((2, 3, 3), (2, 2, 2), Geometry((2, 2), (2, 2), (1, 1))),
     "conv_dilated": ((2, 3, 4), (2, 3, 2), Geometry((2, 2), (1, 2), (1, 0), (2, 1))),
+    "conv_valid": ((2, 3, 3), (2, 2, 2), Geometry((2, 2))),
 }
 STEPS, TINY_STEPS = 30, 12
 REWARDS = ([1.0, -0.5, 2.0], [-0.7, 1.5, 0.25], [0.5, 0.5, -1.0])   # per run call; per sample
@@ -138,10 +140,12 @@ CASES = [
          kwargs={"x_tar": 0.2, "mu": 0.5}),
     Case("dense-dc-per_synapse-b3", "diehl_and_cook", batch=3, nu="per_synapse", bounds="per_synapse",
          kwargs={"x_tar": 0.1}, post_traces=False),
+    # (BindsNET has no convolution DiehlAndCook: snnc's is the per-synapse rule)
     Case("conv-dc-b1", "diehl_and_cook", conn="conv", nu=(0.0, 0.02), w_range=(0.5, 4.0),
          bounds=(0.0, 4.5)),
-    Case("conv-dc-b3", "diehl_and_cook", conn="conv", batch=3, nu=(0.0, 0.02), w_range=(0.5, 4.0),
+    Case("conv-dc-b3", "diehl_and_cook", conn="conv_valid", batch=3, nu=(0.0, 0.02), w_range=(0.5, 4.0),
          bounds=(0.0, 4.5), kwargs={"x_tar": 0.2, "mu": 2.0}, post_traces=False),
+    # (with padding and x_tar != 0 snnc refuses: see test_padded_diehl_and_cook_with_x_tar_is_refused)
     # MSTDP (only nu[0]; no traces needed)
     _reward_case("dense-mstdp-b1", "mstdp", nu=(0.004, 3.0)),
     _reward_case("dense-mstdp-b3", "mstdp", batch=3, reward="tensor", kwargs={"tc_plus": 10.0, "tc_minus": 25.0}),
@@ -544,6 +548,21 @@ def test_rule_state_across_runs_and_reset(backend, case_id):
     assert torch.equal(harness.network.monitors["w"].get("w"), w_before.expand(harness.steps, *w_before.shape))
     for name, value in before.items():
         assert torch.equal(getattr(rule, name).detach(), value), f"update_rule.{name} changed without learning"
+
+
+def test_padded_diehl_and_cook_with_x_tar_is_refused():
+    """A padded position joins no source neuron: the x_tar term must not count it, and
+    snnc's per-synapse term would (a padded trace reads as 0), so it refuses."""
+    from snnc.errors import SnncError
+    from snnc.learning import DiehlAndCook
+    from snnc.network.nodes import Input, LIFNodes
+    from snnc.network.topology import Conv2dConnection
+
+    source, target = Input(shape=(1, 4, 4), traces=True), LIFNodes(shape=(1, 4, 4))
+    with pytest.raises(SnncError, match="padded convolution"):
+        Conv2dConnection(source, target, 3, padding=1, update_rule=DiehlAndCook, nu=(0.0, 0.1), wmax=1.0,
+                         x_tar=0.2)
+    Conv2dConnection(source, target, 3, padding=1, update_rule=DiehlAndCook, nu=(0.0, 0.1), wmax=1.0)
 
 
 @pytest.mark.parametrize("case_id", ["dense-mstdp-b1", "conv-mstdpet-b1", "dense-rmax-b1"])

@@ -19,7 +19,7 @@ import torch
 
 from snnc.compiler.elementwise import Symbol
 from snnc.compiler.ops import CONNECTION_OPS, LAYER_OPS
-from snnc.compiler.ops.connection import context, rule_state_kinds, run_values
+from snnc.compiler.ops.connection import context, learn_temps, rule_state_kinds, run_values, weight_shape
 from snnc.compiler.ops.opaque import is_opaque
 from snnc.compiler.order import connections_in_order, layers_in_order
 from snnc.ir.schema import OPS
@@ -174,14 +174,13 @@ def build_plan(ir: nx.DiGraph, backend: str) -> BufferPlan:
             plan.values[plan.name(edge, var)] = value
         kinds = rule_state_kinds(ctx.attrs)
         for var, value in ctx.attrs["state"].items():        # per-sample connection state
-            n = {"pre": ctx.source["n"], "post": ctx.target["n"]}.get(kinds.get(var))
-            add(BufferSpec(plan.name(edge, var), "state", edge, var, dtype_name(value.dtype),
-                           ("B", n) if n is not None else ("B", *value.shape[1:])))
-        for var, shape in op.temps(ctx).items():
+            shape = {"pre": (ctx.source["n"],), "post": (ctx.target["n"],),
+                     "synapse": weight_shape(ctx)}.get(kinds.get(var), tuple(value.shape[1:]))
+            add(BufferSpec(plan.name(edge, var), "state", edge, var, dtype_name(value.dtype), ("B", *shape)))
+        for var, shape in {**op.temps(ctx), **learn_temps(ctx)}.items():
             add(BufferSpec(plan.name(edge, var), "temp", edge, var, "float32", tuple(shape)))
         if ctx.attrs.get("run", {}).get("mask"):
-            add(BufferSpec(plan.name(edge, "mask"), "mask", edge, "mask", "bool",
-                           tuple(ctx.params["w"].shape)))
+            add(BufferSpec(plan.name(edge, "mask"), "mask", edge, "mask", "bool", weight_shape(ctx)))
         for var, shape in run_values(ir, edge).items():
             add(BufferSpec(plan.name(edge, var), "run", edge, var, "float32", shape))
     for spec in ir.graph["monitors"]:

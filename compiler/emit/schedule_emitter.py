@@ -19,7 +19,7 @@ from snnc.compiler.ops import CONNECTION_OPS, LAYER_OPS
 from snnc.compiler.ops.csrm import WINDOW_STATEMENTS, window_symbols, windowed
 from snnc.compiler.ops.opaque import is_opaque
 from snnc.compiler.ops.connection import (build_operands, context, learn_phase, propagate_nests,
-                                          rule_state_kinds, to_csr)
+                                          rule_state_kinds, to_csr, weight_shape)
 from snnc.ir.schema import ScheduledOp
 
 
@@ -63,13 +63,12 @@ class ScheduleEmitter(ABC):
                 if spec.owner == edge and spec.role in ("arg", "temp", "mask", "run")]
         states = {var: (self.plan.name(edge, var), self.plan.find(edge, var, "state").dtype, kind)
                   for var, kind in rule_state_kinds(ctx.attrs).items()}
-        w_shape = tuple(ctx.params["w"].shape) if "w" in ctx.params else ()
-        return build_operands(op.synapse_map(ctx), ends, args, w_shape, states)
+        return build_operands(op.synapse_map(ctx), ends, args, weight_shape(ctx), states)
 
     def propagate_nests(self, edge) -> list[Nest]:
         ctx, op = self.context(edge)
         nests = propagate_nests(ctx, op.synapse_map(ctx))
-        if ctx.attrs["storage"]["format"] == "csr":
+        if ctx.attrs["storage"]["format"] == "csr" and op.propagate is None:     # dense weights as CSR
             nests[0] = to_csr(nests[0], self.csr_rows_are_sources)
         return nests
 

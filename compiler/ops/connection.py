@@ -32,7 +32,7 @@ from typing import Callable
 import networkx as nx
 import torch
 
-from snnc.compiler.nest import BATCH, Domain, Nest, Operand, substitute
+from snnc.compiler.nest import BATCH, Domain, Nest, Operand, read_of, substitute
 from snnc.compiler.ops.csrm import windowed
 from snnc.compiler.ops.opaque import calls_normalize, is_opaque
 from snnc.compiler.ops.rules import RULES, Term
@@ -114,6 +114,9 @@ class ConnectionOp:
     with per-neuron state of its own (``state``: name -> ``pre`` / ``post``) updates
     it with ``pre_statements``, element statements over the source's neurons run
     before propagation. ``couples_samples``: its output mixes the samples of a batch.
+    ``weight_view``: the logical shape its map indexes ``w`` (and every ``w``-shaped
+    argument and state) by, a view of the stored weights (a local layer's ``[C, F·P, K]``
+    as ``[C, F, *positions, *kernel]``).
     """
 
     name: str
@@ -124,6 +127,7 @@ class ConnectionOp:
     fast_paths: dict[str, Callable] = field(default_factory=dict)
     storage_formats: tuple[str, ...] = ("dense",)
     propagate: Callable[[ConnectionContext, SynapseMap], list[Nest]] | None = None
+    weight_view: Callable[[ConnectionContext], tuple] | None = None
     pre_statements: tuple[str, ...] = ()
     state: dict[str, str] = field(default_factory=dict)
     couples_samples: bool = False
@@ -144,6 +148,15 @@ def context(ir: nx.DiGraph, edge: tuple[str, str], backend: str = "torch") -> Co
 
 
 # -- the one place that says what a connection does to its weights -----------------
+
+def weight_shape(ctx: ConnectionContext) -> tuple:
+    """The shape the synapse map indexes ``w`` by (``()`` for a type without weights)."""
+    op = CONNECTION_OPS[ctx.attrs["op"]]
+    if op.weight_view is not None:
+        return tuple(op.weight_view(ctx))
+    w = ctx.params.get("w")
+    return () if w is None else tuple(w.shape)
+
 
 def has_rule(attrs: dict) -> bool:
     return attrs["options"].get("rule") is not None
@@ -299,9 +312,10 @@ def learn_phase(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest | Ele
         work.append(Nest(f"{ctx.label} weight decay", domains, weight, f"{weight} * decay_factor",
                          "assign"))
     if rule is not None and clamps(ctx):
-        low, high = (_bound_access(ctx, name, synapses) for name in ("wmin", "wmax"))
-        work.append(Nest(f"{ctx.label} clamp", domains, weight, f"min(max({weight}, {low}), {high})",
-                         "assign"))
+        work += clamp_nests(ctx, synapses)
+    if ctx.params.get("field_mask") is not None:       # a local connection's receptive fields
+        work.append(Nest(f"{ctx.label} receptive fields", domains, weight,
+                         f"where(nonzero(field_mask[{', '.join(synapses.weight)}]), 0.0, {weight})", "assign"))
     return work + mask
 
 
@@ -311,6 +325,56 @@ def learn_nests(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest]:
     if any(isinstance(item, ElementStage) for item in work):
         raise ValueError(f"{ctx.label}: its rule has element stages; use learn_phase")
     return work
+
+
+def touched_sides(ctx: ConnectionContext, synapses: SynapseMap) -> tuple[str, ...]:
+    """The spikes (``s_pre`` / ``s_post``) whose rows or columns are all the rule's terms
+    touch this step, when the clamp can be limited to them: every term is guarded by one
+    of them, the map reads them by plain indices, no weight decay touches every weight.
+    Empty when the clamp must visit every weight."""
+    rule = ctx.options.get("rule")
+    if rule is None or ctx.params.get("weight_decay") is not None:
+        return ()
+    stages = RULES[rule].stages(ctx.options)
+    if not all(isinstance(stage, Term) and stage.output == "w" and stage.guard in ("s_pre", "s_post")
+               for stage in stages):
+        return ()
+    names = {d.name for d in synapses.domains}
+    sides = tuple(sorted({stage.guard for stage in stages}))
+    plain = all(all(index in names for index in read_of(synapses.access(side)).indices[1:]) for side in sides)
+    return sides if plain else ()
+
+
+def clamp_nests(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest]:
+    """``w = min(max(w, wmin), wmax)``: over every weight, or (event-driven) only over the
+    rows and columns of the neurons that spiked this step, which are all the rule changed
+    (``active_pre[i] = Σ_b |s_pre[b, i]|`` guards the rows)."""
+    weight = synapses.access("w")
+    low, high = (_bound_access(ctx, name, synapses) for name in ("wmin", "wmax"))
+    clamp = f"min(max({weight}, {low}), {high})"
+    sides = touched_sides(ctx, synapses)
+    if not sides:
+        return [Nest(f"{ctx.label} clamp", synapses.weight_domains(), weight, clamp, "assign")]
+    by_name = {d.name: d for d in synapses.all_domains()}
+    nests = []
+    for side in sides:
+        indices = read_of(synapses.access(side)).indices[1:]
+        active = f"active_{side[2:]}[{', '.join(indices)}]"
+        nests += [Nest(f"{ctx.label} {side[2:]}-synaptic neurons that spiked", (by_name["b"], *[by_name[i] for i in indices]),
+                       active, f"abs({synapses.access(side)})", "assign"),
+                  Nest(f"{ctx.label} clamp (where they spiked)", synapses.weight_domains(), weight, clamp, "assign",
+                       guard=active)]
+    return nests
+
+
+def learn_temps(ctx: ConnectionContext) -> dict[str, tuple]:
+    """Temporaries of the learn phase: the event-driven clamp's active neurons."""
+    if not ctx.learning or ctx.options.get("rule") is None or not clamps(ctx):
+        return {}
+    op = CONNECTION_OPS[ctx.attrs["op"]]
+    synapses = op.synapse_map(ctx)
+    sizes = {"pre": synapses.pre_shape[1:], "post": synapses.post_shape[1:]}
+    return {f"active_{side[2:]}": tuple(sizes[side[2:]]) for side in touched_sides(ctx, synapses)}
 
 
 def clamps(ctx: ConnectionContext) -> bool:
@@ -324,20 +388,20 @@ def _bound_access(ctx: ConnectionContext, name: str, synapses: SynapseMap) -> st
 def bound_args(ctx: ConnectionContext) -> ArgValues:
     """Arguments every connection type shares: decay factor, bounds, rates."""
     params, options = ctx.params, ctx.options
-    w = params.get("w")
+    shape = weight_shape(ctx)
     args: ArgValues = {}
     if params.get("weight_decay") is not None:
         args["decay_factor"] = (1.0 - params["weight_decay"]).to(torch.float32)
     if has_rule(ctx.attrs):
         nu = params["nu"].to(torch.float32)
         for k, name in enumerate(("nu0", "nu1")):
-            args[name] = nu[k].clone() if nu.dim() == 1 else nu[k].expand(w.shape).contiguous()
+            args[name] = nu[k].clone() if nu.dim() == 1 else nu[k].reshape(shape).contiguous()
         args.update(RULES[options["rule"]].args(params, ctx.dt))
         if clamps(ctx):
             for name in ("wmin", "wmax"):
                 value = params[name].to(torch.float32)
                 args[name] = value.reshape(()) if value.numel() == 1 else \
-                    value.expand(w.shape).contiguous()
+                    value.expand(params["w"].shape).reshape(shape).contiguous()
         if options.get("reduction") == "mean":
             args["inverse_batch"] = torch.tensor(1.0 / ctx.batch_size, dtype=torch.float32)
     if params.get("norm") is not None:
@@ -368,7 +432,7 @@ def build_operands(synapses: SynapseMap, ends: dict[str, tuple[str, str]],
         if var.endswith("_table"):
             continue
         role = var.removesuffix("_bits")
-        logical = w_shape if role in ("w", "wmin", "wmax", "mask", "nu0", "nu1") else tuple(shape)
+        logical = w_shape if role in ("w", "wmin", "wmax", "mask", "nu0", "nu1", "field_mask") else tuple(shape)
         if role == "filtered":
             roles[role] = Operand(ref, tuple(shapes[role]), flat=True, dtype=dtype)
             continue
@@ -401,5 +465,5 @@ def to_csr(nest: Nest, rows_are_sources: bool) -> Nest:
 
 
 __all__ = ["CONNECTION_OPS", "ConnectionContext", "ConnectionOp", "ElementStage", "SynapseMap", "bound_args",
-           "context", "learn_nests", "learn_phase", "rule_state_kinds", "learns", "normalizes", "propagate_nests",
-           "register_connection_op", "run_values", "to_csr", "weights_change"]
+           "context", "learn_nests", "learn_temps", "learn_phase", "rule_state_kinds", "learns", "normalizes", "propagate_nests",
+           "register_connection_op", "run_values", "to_csr", "weight_shape", "weights_change"]

@@ -165,23 +165,27 @@ class LoopNestRenderer:
 
     # -- scatter ---------------------------------------------------------------------
     def scatter(self) -> list[str]:
-        """Guard-outer loops adding straight into the output (``add`` nests)."""
+        """Guard-outer loops adding straight into the output (``add`` nests), or assigning
+        it where the guard is non-zero (``assign`` nests without a reduction)."""
         nest = self.nest
         guard = self.guard_read()
         outer = [self.domains[i] for i in guard.indices]
         rest = [d for d in nest.domains if d.name not in guard.indices]
         output = self.element(reads_in(nest.output)[0])
         expression = self.code(nest.expression, {guard.text: "g"})
-        body = [f"g = {self.value(guard)}", "if g != 0:",
-                *["    " + line for line in self.loops(rest, [f"{output} += {expression}"])]]
+        store = f"{output} = {expression}" if nest.combine == "assign" else f"{output} += {expression}"
+        body = [f"g = {self.value(guard)}", "if g != 0:", *["    " + line for line in self.loops(rest, [store])]]
         return self.loops(outer, body)
 
     def can_scatter(self) -> bool:
         """An ``add`` nest with a plain guard, unless its expression reads its own output
-        while summing over domains (each sum must see the output from before the nest)."""
+        while summing over domains (each sum must see the output from before the nest);
+        or an ``assign`` nest without a reduction, whose guard says where it changes
+        anything (a clamp of the rows a rule touched)."""
         guard = self.guard_read()
         reads_output = any(read.role == self.nest.output_role for read in self.nest.reads())
-        return (self.nest.combine == "add" and guard is not None
+        assigns = self.nest.combine == "assign" and not self.nest.reduced()
+        return ((self.nest.combine == "add" or assigns) and guard is not None
                 and not (reads_output and self.nest.reduced())
                 and guard.plain(set(self.domains)) and len(set(guard.indices)) == len(guard.indices))
 

@@ -73,7 +73,8 @@ class TorchNestRenderer:
         checked = needs_bounds_check(read, operand, self.domains)
         indices, valid = [], []
         for position, index in enumerate(read.indices):
-            code = self.temp(substitute(index, grid)) if index not in grid else grid[index]
+            refs = {role: operand.ref for role, operand in self.operands.items()}
+            code = self.temp(substitute(index, {**refs, **grid})) if index not in grid else grid[index]
             if position in checked:
                 size = operand.shape[position]
                 valid.append(f"({code} >= 0) & ({code} < {size})")
@@ -98,7 +99,7 @@ class TorchNestRenderer:
     def render(self) -> list[str]:
         nest = self.nest
         out_read = reads_in(nest.output)[0]
-        kept = list(out_read.indices)
+        kept, scattered = self.output_domains(out_read)
         reduced = [d.name for d in nest.reduced()]
         factors = product_factors(nest.expression) if nest.combine != "max" else None
         if factors is not None and reduced:
@@ -106,7 +107,10 @@ class TorchNestRenderer:
         else:
             value = self.broadcast(kept, reduced)
         target = self.logical(nest.output_role, as_float=False)   # written in place
-        if nest.combine == "add":
+        if scattered is not None:           # out[..., index[d], ...] += value: an indexed add
+            position, index = scattered
+            self.lines.append(f"{target}.index_add_({position}, {index}, {value})")
+        elif nest.combine == "add":
             self.lines.append(f"{target}.add_({value})")
         elif nest.combine == "assign":
             constant = isinstance(ast.parse(value, mode="eval").body, ast.Constant)
@@ -114,6 +118,23 @@ class TorchNestRenderer:
         else:
             self.lines.append(f"torch.maximum({target}, {value}, out={target})")
         return self.lines
+
+    def output_domains(self, out_read: Read) -> tuple[list[str], tuple[int, str] | None]:
+        """The domain of each output axis; an axis indexed through an index array
+        (``I_post[b, cols[e]]``, an ``add`` nest) is scattered: ``(axis, index buffer)``."""
+        kept, scattered = [], None
+        for position, index in enumerate(out_read.indices):
+            if index in self.domains:
+                kept.append(index)
+                continue
+            inner = reads_in(index)
+            if scattered is not None or self.nest.combine != "add" or len(inner) != 1 \
+                    or len(inner[0].indices) != 1 or inner[0].indices[0] not in self.domains:
+                raise ValueError(f"nest {self.nest.label}: torch writes an output indexed through at "
+                                 f"most one index array, in an add nest (got {out_read.text})")
+            kept.append(inner[0].indices[0])
+            scattered = (position, self.operands[inner[0].role].ref)
+        return kept, scattered
 
     def einsum(self, factors: list[ast.AST], kept: list[str]) -> str:
         letters = {name: string.ascii_letters[k] for k, name in enumerate(self.order)}
@@ -125,8 +146,11 @@ class TorchNestRenderer:
                 subscripts.append("".join(letters[d] for d in dims))
             else:
                 scalars.append(self.scalar(factor))
-        formula = f"{','.join(subscripts)}->{''.join(letters[d] for d in kept)}"
+        present = [d for d in kept if any(letters[d] in sub for sub in subscripts)]
+        formula = f"{','.join(subscripts)}->{''.join(letters[d] for d in present)}"
         product = f"torch.einsum({formula!r}, {', '.join(tensors)})"
+        if present != kept:         # an output domain no factor reads (a value shared by it)
+            product = f"{product}[{', '.join(':' if d in present else 'None' for d in kept)}]"
         return " * ".join(scalars + [product])
 
     def scalar(self, node: ast.AST) -> str:

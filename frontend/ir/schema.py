@@ -198,6 +198,58 @@ for _dims, _index in ((1, "ox"), (2, "oy, ox"), (3, "oz, oy, ox")):
         weight_shape=lambda source, target, options: (target[0], source[0], *options["kernel_size"]),
     ))
 
+register_op(OpSchema(
+    name="sparse",
+    kind=CONNECTION,
+    doc="Stored synapses only (CSR by source: w_indptr, w_indices, values w [nnz]): I_target[b, "
+        "cols[e]] += s_source[b, rows[e]] * w[e] (+ b); learning rules at the stored entries only; "
+        "at the end of a run, if norm: w[e] *= norm / sum over its column of |w| (a zero sum counts "
+        "as 1); weight decay and the clamp as for dense.",
+    params=("w", "w_indptr", "w_indices", "wmin", "wmax"),
+    optional_params=("b", "norm", "weight_decay") + RULE_PARAMS,
+    options=("nnz",) + RULE_OPTIONS,
+    weight_shape=lambda source, target, options: (options["nnz"],),
+))
+
+register_op(OpSchema(
+    name="mean_field",
+    kind=CONNECTION,
+    doc="I_target[b, j] += mean(s_source over the batch and all neurons) * w[j] (one value for "
+        "every sample); w in [wmin, wmax]; while learning with weight_decay: w *= 1 - weight_decay.",
+    params=("w", "wmin", "wmax"),
+    optional_params=("weight_decay",),
+    weight_shape=lambda source, target, options: (math.prod(target),),
+))
+
+register_op(OpSchema(
+    name="local",
+    kind=CONNECTION,
+    doc="A locally connected layer as a dense matrix with a fixed receptive-field mask: "
+        "I_target += s_source @ w + b; after every learning step w = 0 where field_mask; at the "
+        "end of a run, if norm: w[:, j] *= norm / sum_i w[i, j] (signed, no zero guard); "
+        "learning rules as for dense.",
+    params=("w", "wmin", "wmax", "field_mask"),
+    optional_params=("b", "norm", "weight_decay") + RULE_PARAMS,
+    options=RULE_OPTIONS,
+    weight_shape=lambda source, target, options: (math.prod(source), math.prod(target)),
+))
+
+for _dims in (1, 2, 3):
+    register_op(OpSchema(
+        name=f"local{_dims}d",
+        kind=CONNECTION,
+        doc="I_target[b, f*P + p] += sum_(c, k) s_source[b, c, p*stride + k] * w[c, f*P + p, k] "
+            "(+ b[f*P + p]); P output positions, K kernel elements; w is [C, n_filters*P, K]; at the "
+            "end of a run, if norm: w[c, j, :] *= norm / sum_k w[c, j, k]; learning rules as for dense "
+            "(summed over the batch).",
+        params=("w", "wmin", "wmax"),
+        optional_params=("b", "norm", "weight_decay") + RULE_PARAMS,
+        options=("kernel_size", "stride", "n_filters") + RULE_OPTIONS,
+        weight_shape=lambda source, target, options: (
+            source[0], math.prod(target),
+            math.prod(options["kernel_size"])),
+    ))
+
 for _dims in (1, 2, 3):
     register_op(OpSchema(
         name=f"max_pool{_dims}d",

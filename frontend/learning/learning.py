@@ -143,7 +143,7 @@ class LearningRule(Tracked):
             return (batch, self.source.n)
         if kind == "post":
             return (batch, self.target.n)
-        return (batch, *self.connection.w.shape)
+        return (batch, *getattr(self.connection, "synapse_shape", self.connection.w.shape))
 
     def ir_state(self) -> dict[str, torch.Tensor]:
         """The rule's state at the network's batch size (zeros when first needed or
@@ -236,6 +236,9 @@ class DiehlAndCook(LearningRule):
         if not bool(torch.isfinite(connection.wmax).all()):
             raise SnncError(f"{_owner(connection)}: DiehlAndCook scales by wmax - w; wmax must be finite "
                             f"for every synapse (got {connection.wmax.tolist()})")
+        if self.x_tar != 0.0 and any(getattr(connection, "padding", ())):
+            raise SnncError(f"{_owner(connection)}: DiehlAndCook with x_tar != 0 on a padded convolution "
+                            "would count the padding as synapses; use padding=0 or x_tar=0")
 
     def ir_options(self) -> dict[str, object]:
         return {**super().ir_options(), "mu_power": self.mu != 1.0}

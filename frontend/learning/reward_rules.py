@@ -29,8 +29,22 @@ class _Eligibility(LearningRule):
 
     @property
     def eligibility(self) -> torch.Tensor:
-        """The last step's eligibility ``[B, source.n, target.n]`` (dense connections)."""
+        """The last step's eligibility: ``[B, source.n, target.n]`` for a dense connection;
+        for a convolution, as BindsNET 0.3.4, shaped like ``w`` and summed over the batch
+        and the output positions (the convolution's weight gradient)."""
         state = self.ir_state()
+        connection = self.connection
+        if getattr(connection, "ir_op", "").startswith("conv"):
+            gradient = getattr(torch.nn.grad, f"{connection.ir_op}_weight")
+            batch = state["p_plus"].shape[0]
+            pre_shape, post_shape = (batch, *self.source.shape), (batch, *self.target.shape)
+            geometry = dict(stride=connection.stride, padding=connection.padding, dilation=connection.dilation)
+            return sum(gradient(pre.view(pre_shape), connection.w.shape, post.view(post_shape), **geometry)
+                       for pre, post in ((state["p_plus"], state["last_s_post"]),
+                                         (state["last_s_pre"], state["p_minus"])))
+        if getattr(connection, "ir_op", "") != "dense":
+            raise AttributeError(f"{type(self).__name__}.eligibility: shown for dense and convolution "
+                                 f"connections, not {type(connection).__name__}")
         return state["p_plus"][:, :, None] * state["last_s_post"][:, None, :] + \
             state["last_s_pre"][:, :, None] * state["p_minus"][:, None, :]
 

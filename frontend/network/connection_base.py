@@ -84,6 +84,7 @@ class AbstractConnection(Tracked, torch.nn.Module):
     def _attach_update_rule(self, update_rule, nu, reduction, **kwargs) -> None:
         """Instantiate the rule class (default ``NoOp``) with the rule's own keyword
         arguments (``tc_plus``, ``x_tar``, …); call once ``w`` exists."""
+        self.decay = kwargs.pop("decay", None)        # BindsNET keeps it on every connection
         update_rule = NoOp if update_rule is None else update_rule
         if update_rule not in RULES:
             name = getattr(update_rule, "__qualname__", repr(update_rule))

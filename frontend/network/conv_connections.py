@@ -174,17 +174,17 @@ class _MaxPoolConnection(AbstractConnection):
                  decay=None, **kwargs) -> None:
         super().__init__(source, target, **kwargs)
         owner = self.describe()
-        if decay is None:
-            raise SnncError(f"{owner}: decay is required (the firing-rate estimate's decay per step, "
-                            "in [0, 1]; 1 passes on the current spikes' maximum)")
-        decay = float(decay)
-        if not 0.0 <= decay <= 1.0:
+        if decay is not None and not 0.0 <= float(decay) <= 1.0:
             raise SnncError(f"{owner}: decay must be in [0, 1], got {decay}")
-        self.decay = decay
+        self.decay = None if decay is None else float(decay)
         _geometry(self, source, target, self.dims, kernel_size, stride, padding, dilation, pooled=True)
-        self.firing_rates: torch.Tensor | None = None
+        self.register_buffer("firing_rates", None)
 
     def ir_params(self) -> dict[str, torch.Tensor]:
+        """``decay``; required to run (BindsNET accepts its absence until the first step)."""
+        if self.decay is None:
+            raise SnncError(f"{self.describe()}: decay is required to run (the firing-rate estimate's "
+                            "decay per step, in [0, 1]; 1 passes on the current spikes' maximum)")
         return {"decay": torch.tensor(self.decay)}
 
     def ir_state(self) -> dict[str, torch.Tensor]:
@@ -192,7 +192,8 @@ class _MaxPoolConnection(AbstractConnection):
         batch size changes."""
         shape = (self.source.batch_size or 1, *self.source.shape)
         if self.firing_rates is None or tuple(self.firing_rates.shape) != shape:
-            self.firing_rates = torch.zeros(shape)
+            spikes = getattr(self.source, "s", None)
+            self.firing_rates = torch.zeros(shape, device=None if spikes is None else spikes.device)
         return {"firing_rates": self.firing_rates}
 
     def ir_options(self) -> dict[str, object]:
