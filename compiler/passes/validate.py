@@ -10,7 +10,7 @@ from snnc.compiler.ops.connection import reads_traces
 from snnc.compiler.options import BACKENDS, CompileOptions
 from snnc.compiler.pass_manager import register_pass
 from snnc.errors import SnncError
-from snnc.ir.schema import CONNECTION, LAYER, OPS
+from snnc.ir.schema import CONNECTION, LAYER, OPS, RULE_SCHEMAS
 
 
 def _check_tensor(owner: str, name: str, value, expected: tuple[int, ...] | None) -> None:
@@ -108,6 +108,16 @@ def _validate_connection(ir: nx.DiGraph, source: str, target: str, attrs: dict) 
         except RuntimeError:
             raise SnncError(f"{owner}: b has shape {tuple(bias.shape)}, expected "
                             f"({bias_size},)") from None
+    rule = attrs["options"].get("rule")
+    if rule is not None:
+        if rule not in RULE_SCHEMAS:
+            raise SnncError(f"{owner}: unknown learning rule {rule!r}; known: {sorted(RULE_SCHEMAS)}")
+        n_pre, n_post = ir.nodes[source]["n"], ir.nodes[target]["n"]
+        for var, _ in RULE_SCHEMAS[rule].state:
+            if var not in attrs["state"]:
+                raise SnncError(f"{owner}: learning rule {rule} is missing its state {var!r}")
+            _check_tensor(owner, var, attrs["state"][var], RULE_SCHEMAS[rule].state_shape(
+                var, ir.graph["batch_size"], n_pre, n_post, tuple(w.shape)))
     for end, reads in zip((source, target), reads_traces(attrs)):
         if reads and "x" not in ir.nodes[end]["state"]:
             raise SnncError(f"{owner}: learning rule {attrs['options']['rule']} needs traces on "
