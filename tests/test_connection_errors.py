@@ -74,3 +74,13 @@ def test_padded_conv_with_x_tar():
     with pytest.raises(SnncError, match="padded convolution"):
         Conv2dConnection(source, target, 3, padding=1, update_rule=DiehlAndCook, nu=(0.0, 0.1), wmax=1.0,
                          x_tar=0.2)
+
+
+def test_dales_rule_arguments():
+    x, y = Input(3), LIFNodes(2)
+    with pytest.raises(SnncError, match="Dales_rule must be a bool tensor"):
+        Connection(x, y, Dales_rule=torch.ones(3, 1))
+    with pytest.raises(SnncError, match=r"Dales_rule has shape \(3, 3\), expected one broadcastable"):
+        Connection(x, y, Dales_rule=torch.ones(3, 3, dtype=torch.bool))
+    with pytest.raises(SnncError, match="Dale's rule needs dense weights"):
+        SparseConnection(x, y, Dales_rule=torch.ones(3, 1, dtype=torch.bool))

@@ -272,3 +272,27 @@ def test_sparse_learning_agrees_across_backends_and_keeps_its_pattern(rule, run_
     for backend, (other_w, other_s) in results.items():
         assert torch.equal(other_s, s), backend
         assert torch.allclose(other_w, w, atol=2e-5), backend
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_dales_rule_keeps_each_synapses_sign(backend):
+    """Q15: BindsNET's Dale's rule zeroes every weight; snnc keeps the marked synapses
+    >= 0 and the others <= 0 after every step, learning or not."""
+    torch.manual_seed(0)
+    network = Network(batch_size=2)
+    source, target = Input(6, traces=True), LIFNodes(4, traces=True, thresh=-63.0)
+    network.add_layer(source, "X")
+    network.add_layer(target, "Y")
+    excitatory = torch.tensor([True, True, True, False, False, False])[:, None]
+    w = torch.randn(6, 4) * 3
+    connection = Connection(source, target, w=w, update_rule=Hebbian, nu=(0.5, -0.5), Dales_rule=excitatory)
+    network.add_connection(connection, "X", "Y")
+    spikes = torch.rand(20, 2, 6, generator=torch.Generator().manual_seed(2)) < 0.5
+    snnc.compile(network, backend=backend).run(inputs={"X": spikes}, time=20)
+    after = connection.w
+    assert (after[:3] >= 0).all() and (after[3:] <= 0).all()
+    assert after.abs().sum() > 0 and not torch.equal(after, torch.where(excitatory, w.clamp(min=0), w.clamp(max=0)))
+    network.train(False)
+    connection.w.data[0, 0] = -1.0                         # not learning: the rule still applies
+    snnc.compile(network, backend=backend).run(inputs={"X": spikes}, time=2)
+    assert connection.w[0, 0] == 0.0

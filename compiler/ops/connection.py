@@ -173,7 +173,7 @@ def learns(ir: nx.DiGraph, edge: tuple[str, str]) -> bool:
     ``update``, its own or the inherited eager one, is called every step, as BindsNET
     calls every connection's)."""
     attrs = ir.edges[edge]
-    if is_opaque(attrs) or has_mask(attrs):
+    if is_opaque(attrs) or has_mask(attrs) or attrs["params"].get("dales_rule") is not None:
         return True
     return bool(ir.graph["learning"]) and (has_rule(attrs) or attrs["params"].get("weight_decay") is not None)
 
@@ -201,7 +201,8 @@ def code_decisions(ir: nx.DiGraph, edge: tuple[str, str]) -> list:
     clamp = has_rule(attrs) and clamps(context(ir, edge))
     nu = attrs["params"].get("nu")
     per_synapse = nu is not None and nu.dim() > 1
-    return [learns(ir, edge), normalizes(ir, edge), clamp, has_mask(attrs), per_synapse]
+    dales = attrs["params"].get("dales_rule") is not None
+    return [learns(ir, edge), normalizes(ir, edge), clamp, has_mask(attrs), per_synapse, dales]
 
 
 def run_values(ir: nx.DiGraph, edge: tuple[str, str]) -> dict[str, tuple]:
@@ -298,7 +299,7 @@ def learn_phase(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest | Ele
                  f"where(nonzero(mask[{', '.join(synapses.weight)}]), 0.0, {weight})", "assign")] \
         if has_mask(ctx.attrs) else []
     if not ctx.learning:
-        return mask
+        return mask + dales_nests(ctx, synapses)
     rule = ctx.options.get("rule")
     if rule is not None:
         accesses = _rule_accesses(ctx, synapses)
@@ -316,7 +317,16 @@ def learn_phase(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest | Ele
     if ctx.params.get("field_mask") is not None:       # a local connection's receptive fields
         work.append(Nest(f"{ctx.label} receptive fields", domains, weight,
                          f"where(nonzero(field_mask[{', '.join(synapses.weight)}]), 0.0, {weight})", "assign"))
-    return work + mask
+    return work + mask + dales_nests(ctx, synapses)
+
+
+def dales_nests(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest]:
+    """Dale's rule after every step, learning or not: ``w >= 0`` where marked, else ``<= 0``."""
+    if ctx.params.get("dales_rule") is None:
+        return []
+    weight, signs = synapses.access("w"), f"dales_rule[{', '.join(synapses.weight)}]"
+    return [Nest(f"{ctx.label} Dale's rule", synapses.weight_domains(), weight,
+                 f"where(nonzero({signs}), max({weight}, 0.0), min({weight}, 0.0))", "assign")]
 
 
 def learn_nests(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest]:
@@ -406,6 +416,8 @@ def bound_args(ctx: ConnectionContext) -> ArgValues:
             args["inverse_batch"] = torch.tensor(1.0 / ctx.batch_size, dtype=torch.float32)
     if params.get("norm") is not None:
         args["norm"] = params["norm"].to(torch.float32)
+    if params.get("dales_rule") is not None:
+        args["dales_rule"] = params["dales_rule"].reshape(shape).contiguous()
     return args
 
 
@@ -432,7 +444,8 @@ def build_operands(synapses: SynapseMap, ends: dict[str, tuple[str, str]],
         if var.endswith("_table"):
             continue
         role = var.removesuffix("_bits")
-        logical = w_shape if role in ("w", "wmin", "wmax", "mask", "nu0", "nu1", "field_mask") else tuple(shape)
+        logical = w_shape if role in ("w", "wmin", "wmax", "mask", "nu0", "nu1", "field_mask", "dales_rule") \
+            else tuple(shape)
         if role == "filtered":
             roles[role] = Operand(ref, tuple(shapes[role]), flat=True, dtype=dtype)
             continue

@@ -168,6 +168,8 @@ register_rule_schema(RuleSchema(
     reads=("reward",)))
 
 RULE_PARAMS = ("nu",) + tuple(sorted({p for r in RULE_SCHEMAS.values() for p in r.params}))
+# Dale's rule (a bool tensor shaped as w): after every step w >= 0 where True, <= 0 elsewhere
+WEIGHT_PARAMS = ("dales_rule",)
 RULE_OPTIONS = ("rule", "reduction") + tuple(sorted({o for r in RULE_SCHEMAS.values() for o in r.options}))
 
 
@@ -178,7 +180,7 @@ register_op(OpSchema(
         "if norm: w[:, j] *= norm / sum_i |w[i, j]| (a zero sum divides by 1); "
         "while learning with weight_decay: w *= 1 - weight_decay every step.",
     params=("w", "wmin", "wmax"),
-    optional_params=("b", "norm", "weight_decay") + RULE_PARAMS,
+    optional_params=("b", "norm", "weight_decay") + WEIGHT_PARAMS + RULE_PARAMS,
     options=RULE_OPTIONS,
     weight_shape=lambda source, target, options: (math.prod(source), math.prod(target)),
 ))
@@ -193,7 +195,7 @@ for _dims, _index in ((1, "ox"), (2, "oy, ox"), (3, "oz, oy, ox")):
             "w[o, c] *= norm / sum_kernel w[o, c]; learning rules and weight decay as for dense "
             "(summed over every output position too).",
         params=("w", "wmin", "wmax"),
-        optional_params=("b", "norm", "weight_decay") + RULE_PARAMS,
+        optional_params=("b", "norm", "weight_decay") + WEIGHT_PARAMS + RULE_PARAMS,
         options=("kernel_size", "stride", "padding", "dilation") + RULE_OPTIONS,
         weight_shape=lambda source, target, options: (target[0], source[0], *options["kernel_size"]),
     ))
@@ -206,7 +208,7 @@ register_op(OpSchema(
         "at the end of a run, if norm: w[e] *= norm / sum over its column of |w| (a zero sum counts "
         "as 1); weight decay and the clamp as for dense.",
     params=("w", "w_indptr", "w_indices", "wmin", "wmax"),
-    optional_params=("b", "norm", "weight_decay") + RULE_PARAMS,
+    optional_params=("b", "norm", "weight_decay") + WEIGHT_PARAMS + RULE_PARAMS,
     options=("nnz",) + RULE_OPTIONS,
     weight_shape=lambda source, target, options: (options["nnz"],),
 ))
@@ -229,7 +231,7 @@ register_op(OpSchema(
         "end of a run, if norm: w[:, j] *= norm / sum_i w[i, j] (signed, no zero guard); "
         "learning rules as for dense.",
     params=("w", "wmin", "wmax", "field_mask"),
-    optional_params=("b", "norm", "weight_decay") + RULE_PARAMS,
+    optional_params=("b", "norm", "weight_decay") + WEIGHT_PARAMS + RULE_PARAMS,
     options=RULE_OPTIONS,
     weight_shape=lambda source, target, options: (math.prod(source), math.prod(target)),
 ))
@@ -243,7 +245,7 @@ for _dims in (1, 2, 3):
             "end of a run, if norm: w[c, j, :] *= norm / sum_k w[c, j, k]; learning rules as for dense "
             "(summed over the batch).",
         params=("w", "wmin", "wmax"),
-        optional_params=("b", "norm", "weight_decay") + RULE_PARAMS,
+        optional_params=("b", "norm", "weight_decay") + WEIGHT_PARAMS + RULE_PARAMS,
         options=("kernel_size", "stride", "n_filters") + RULE_OPTIONS,
         weight_shape=lambda source, target, options: (
             source[0], math.prod(target),

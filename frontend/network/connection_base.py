@@ -85,6 +85,7 @@ class AbstractConnection(Tracked, torch.nn.Module):
         """Instantiate the rule class (default ``NoOp``) with the rule's own keyword
         arguments (``tc_plus``, ``x_tar``, …); call once ``w`` exists."""
         self.decay = kwargs.pop("decay", None)        # BindsNET keeps it on every connection
+        self._dales_rule(kwargs.pop("Dales_rule", None))
         update_rule = NoOp if update_rule is None else update_rule
         if update_rule not in RULES:
             name = getattr(update_rule, "__qualname__", repr(update_rule))
@@ -93,12 +94,34 @@ class AbstractConnection(Tracked, torch.nn.Module):
         self.update_rule = update_rule(connection=self, nu=nu, reduction=reduction,
                                        weight_decay=self.weight_decay, **kwargs)
 
+    def _dales_rule(self, signs) -> None:
+        """``Dales_rule``: a bool tensor broadcastable to ``w``; after every step (learning
+        or not) weights marked True are kept >= 0 (excitatory) and the others <= 0
+        (inhibitory). BindsNET 0.3.4 zeroes every weight instead (quirk Q15)."""
+        if signs is None:
+            self.Dales_rule = None
+            return
+        signs = torch.as_tensor(signs)
+        if signs.dtype != torch.bool:
+            raise SnncError(f"{self.describe()}: Dales_rule must be a bool tensor (True: excitatory, "
+                            f"weights kept >= 0; False: inhibitory, kept <= 0), got {signs.dtype}")
+        w = getattr(self, "w", None)
+        if w is None or w.layout != torch.strided:
+            raise SnncError(f"{self.describe()}: Dale's rule needs dense weights")
+        try:
+            signs = signs.expand(w.shape).clone()
+        except RuntimeError:
+            raise SnncError(f"{self.describe()}: Dales_rule has shape {tuple(signs.shape)}, expected one "
+                            f"broadcastable to w's {tuple(w.shape)}") from None
+        self.Dales_rule = torch.nn.Parameter(signs, requires_grad=False)
+
     def _common_params(self) -> dict[str, torch.Tensor | None]:
-        """IR params every connection has after ``w``, bounds and bias: norm, weight decay
-        and the rule's ``nu``."""
+        """IR params every connection has after ``w``, bounds and bias: norm, weight decay,
+        Dale's rule and the rule's ``nu``."""
         params = {
             "norm": None if self.norm is None else torch.tensor(self.norm),
             "weight_decay": torch.tensor(self.weight_decay) if self.weight_decay else None,
+            "dales_rule": getattr(self, "Dales_rule", None),
         }
         if self.update_rule.ir_name is not None:
             params.update(self.update_rule.ir_params())
