@@ -4,9 +4,10 @@ simulator) run the same IR on the same inputs and must agree.
 Weights are dyadic (multiples of 1/16), so every sum is exact whatever the order in
 which a backend adds it: spikes must be identical and states agree to 1e-5 (1e-3 for
 Izhikevich layers, whose intrinsic coupling is not dyadic and whose upswing amplifies
-the rounding of its sum). (PostPre
-adds multiples of trace values, which are not dyadic; the drawn examples are fixed
-by ``derandomize`` and were checked to stay clear of a threshold.) A drawn network
+the rounding of its sum). (The learning rules — PostPre, Hebbian,
+WeightDependentPostPre, MSTDP, MSTDPET, on dense or sparse connections — add multiples
+of trace values, which are not dyadic; the drawn examples are fixed by ``derandomize``
+and were checked to stay clear of a threshold.) A drawn network
 whose neurons never spike is redrawn.
 """
 from __future__ import annotations
@@ -15,21 +16,25 @@ import os
 
 import pytest
 import torch
-from hypothesis import HealthCheck, Phase, assume, given, settings
+from hypothesis import HealthCheck, Phase, assume, example, given, settings
 from hypothesis import strategies as st
 
 import snnc
 from snnc.network import Network
 from snnc.network.monitors import Monitor
-from snnc.learning import PostPre
+from snnc.learning import MSTDP, MSTDPET, Hebbian, PostPre, WeightDependentPostPre
 from snnc.conversion import PassThroughNodes, SubtractiveResetIFNodes
 from snnc.network.nodes import (AdaptiveLIFNodes, BoostedLIFNodes, CSRMNodes, CurrentLIFNodes,
                                 DiehlAndCookNodes, IFNodes, Input, IzhikevichNodes, LIFNodes,
                                 McCullochPitts, SRM0Nodes)
-from snnc.network.topology import Connection, Conv2dConnection
+from snnc.network.topology import Connection, Conv2dConnection, SparseConnection
 
 SIMULATED = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
 BACKENDS = ["torch", "numba"] + (["numba-cuda"] if SIMULATED else [])
+
+
+RULE_CLASSES = {"post_pre": PostPre, "hebbian": Hebbian, "weight_dependent": WeightDependentPostPre,
+                "mstdp": MSTDP, "mstdpet": MSTDPET}
 
 
 def dyadic(shape, generator, low=-16, high=48, scale=16.0) -> torch.Tensor:
@@ -81,7 +86,8 @@ def networks(draw):
             "bias": st.booleans(), "per_neuron_thresh": st.booleans(), "lbound": st.booleans(),
             "refrac": st.sampled_from([0, 1, 2, 5]), "norm": st.booleans(), "dt": st.sampled_from([1.0, 0.5]),
             "weight_decay": st.sampled_from([0.0, 0.5]), "one_step": st.booleans(),
-            "post_pre": st.booleans(), "clamp": st.sampled_from([None, "clamp", "unclamp"]),
+            "rule": st.sampled_from([None, "post_pre", "hebbian", "weight_dependent", "mstdp", "mstdpet"]),
+            "sparse": st.booleans(), "clamp": st.sampled_from([None, "clamp", "unclamp"]),
             "per_step_mask": st.booleans(), "inject": st.booleans(), "weight_mask": st.booleans(),
         })),
         "seed": draw(st.integers(0, 2**16)),
@@ -114,10 +120,16 @@ def build(recipe) -> tuple[Network, dict[str, torch.Tensor]]:
         norm = 4.0 if options["norm"] and source == target else None
         decay = options.get("weight_decay", 0.0) if source != target else 0.0
         rule = {}
-        if options.get("post_pre") and pre.traces and post.traces and source != target:
-            rule = {"update_rule": PostPre, "nu": (0.25, 0.5), "wmin": -4.0, "wmax": 8.0}
-        network.add_connection(Connection(pre, post, w=dyadic((pre.n, post.n), generator) * 8, b=bias,
-                                          norm=norm, weight_decay=decay, **rule), source, target)
+        name = options.get("rule")
+        traced = pre.traces and post.traces
+        if name is not None and source != target and (traced or name.startswith("mstdp")):
+            rule = {"update_rule": RULE_CLASSES[name], "nu": (0.25, 0.5), "wmin": -4.0, "wmax": 8.0}
+        w = dyadic((pre.n, post.n), generator) * 8
+        sparse = options.get("sparse") and source != target and type(post).__name__ != "CSRMNodes"
+        if sparse:
+            w = w * (torch.rand(w.shape, generator=generator) < 0.5)
+        kind = SparseConnection if sparse else Connection
+        network.add_connection(kind(pre, post, w=w, b=bias, norm=norm, weight_decay=decay, **rule), source, target)
     for name, layer in network.layers.items():
         variables = [var for var in layer.ir_state() if var != "last_spikes"]
         network.add_monitor(Monitor(layer, variables), name)
@@ -141,9 +153,11 @@ def run_options(recipe, network: Network, steps: int) -> dict:
         found[options["clamp"]] = {layer: torch.rand(shape, generator=generator) < 0.3}
     if options.get("inject") and "v" in network.layers[layer].ir_state():
         found["injects_v"] = {layer: dyadic((steps, n), generator, -8, 24, 4.0)}
-    if options.get("weight_mask"):
-        key, connection = next(iter(network.connections.items()))
+    key, connection = next(iter(network.connections.items()))
+    if options.get("weight_mask") and connection.w.layout == torch.strided:
         found["masks"] = {key: torch.rand(connection.w.shape, generator=generator) < 0.3}
+    if any(type(c.update_rule).__name__.startswith("MSTDP") for c in network.connections.values()):
+        found["reward"] = 0.5
     return found
 
 
@@ -161,7 +175,7 @@ def simulate(recipe, backend: str, **options) -> dict[str, torch.Tensor]:
                 **masks["second"])
     results = {f"{name}.{var}": monitor.get(var).float()
                for name, monitor in network.monitors.items() for var in monitor.state_vars}
-    results.update({f"{src}->{tgt}.w": c.w.data.float().clone()
+    results.update({f"{src}->{tgt}.w": (c.w.to_dense() if c.w.layout != torch.strided else c.w.data).float().clone()
                     for (src, tgt), c in network.connections.items()})
     return results
 
@@ -186,9 +200,22 @@ def assert_agree(reference: dict, other: dict, backend: str, loose: set[str] = f
                                        msg=lambda m: f"{backend} {key}: {m}")
 
 
+def _recipe(rule: str, sparse: bool, seed: int) -> dict:
+    """An explicit recipe: a traced chain with a recurrent layer, learning on sparse or
+    dense weights (the drawn ones need not pick every rule and type)."""
+    options = dict(bias=True, per_neuron_thresh=False, lbound=False, refrac=2, norm=False, dt=1.0,
+                   weight_decay=0.0, one_step=False, rule=rule, sparse=sparse, clamp=None,
+                   per_step_mask=False, inject=False, weight_mask=False)
+    layers = [("input", "X0", 6, True, False), ("lif", "L0", 5, True, False), ("alif", "L1", 4, True, True)]
+    return {"layers": layers, "edges": [("L0", "L1"), ("L1", "L1"), ("X0", "L0")], "batch": 2, "steps": 16,
+            "density": 0.5, "input_dtype": torch.bool, "options": options, "seed": seed}
+
+
 @settings(max_examples=4, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(networks())
+@example(_recipe("mstdp", True, 3))
+@example(_recipe("hebbian", True, 5))
 def test_backends_agree_on_random_networks(recipe):
     reference = simulate(recipe, "torch")
     assume(any(value.any() for key, value in reference.items()
