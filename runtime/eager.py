@@ -15,8 +15,8 @@ from snnc.compiler.elementwise import Symbol, render_torch
 from snnc.compiler.emit.plan import dtype_name
 from snnc.compiler.ops import CONNECTION_OPS, LAYER_OPS
 from snnc.compiler.ops.base import trace_args, trace_statements
-from snnc.compiler.ops.connection import (ConnectionContext, ElementStage, build_operands,
-                                          learn_phase, learn_temps, propagate_nests)
+from snnc.compiler.ops.connection import (ConnectionContext, ElementStage, FirstStep, build_operands,
+                                          learn_phase, learn_temps, propagate_nests, weight_shape)
 from snnc.compiler.nest import BATCH, Operand
 from snnc.compiler.render.nest_torch import render_nest_torch
 from snnc.errors import SnncError
@@ -105,7 +105,7 @@ def _operands(ctx: ConnectionContext, ends: dict[str, torch.Tensor], args: dict[
     operands = build_operands(
         synapses, {role: (role, dtype_name(t.dtype)) for role, t in ends.items()},
         [(var, var, dtype_name(v.dtype), tuple(v.shape)) for var, v in args.items()],
-        tuple(ctx.params["w"].shape))
+        weight_shape(ctx))
     return synapses, operands
 
 
@@ -142,15 +142,19 @@ def connection_update(connection, learning: bool = True, **kwargs) -> None:
             ends[role] = layer.x.view(batch, -1)
     if hasattr(target, "s_prob"):
         ends["s_prob_post"] = target.s_prob.view(batch, -1)
-    states = rule.ir_state() if rule.state_kinds else {}
+    shape = weight_shape(ctx)                      # as the synapse map indexes w
+    states = {var: value.view(value.shape[0], *shape) if rule.state_kinds[var] == "synapse" else value
+              for var, value in (rule.ir_state() if rule.state_kinds else {}).items()}
     synapses = CONNECTION_OPS[ctx.attrs["op"]].synapse_map(ctx)
     operands = build_operands(
         synapses, {role: (role, dtype_name(t.dtype)) for role, t in ends.items()},
         [(var, var, dtype_name(v.dtype), tuple(v.shape)) for var, v in args.items()],
-        tuple(ctx.params["w"].shape), {var: (var, "float32", kind) for var, kind in rule.state_kinds.items()})
+        shape, {var: (var, "float32", kind) for var, kind in rule.state_kinds.items()})
     lines: list[str] = []
     for item in learn_phase(ctx, synapses):
-        if isinstance(item, ElementStage):
+        if isinstance(item, FirstStep):              # one eager step: the whole clamp
+            lines += [line for nest in item.first for line in render_nest_torch(nest, operands)]
+        elif isinstance(item, ElementStage):
             side = f"s_{item.side}"
             symbols = {side: Symbol("state", side)}
             symbols.update({var: Symbol("state", var) for var, kind in rule.state_kinds.items()

@@ -296,3 +296,58 @@ def test_dales_rule_keeps_each_synapses_sign(backend):
     connection.w.data[0, 0] = -1.0                         # not learning: the rule still applies
     snnc.compile(network, backend=backend).run(inputs={"X": spikes}, time=2)
     assert connection.w[0, 0] == 0.0
+
+
+@pytest.mark.parametrize("cls, shape, kernel", [("LocalConnection1D", (2, 7), 3), ("LocalConnection2D", (2, 4, 4), 2)])
+def test_mstdp_eligibility_of_local_connections_drives_the_next_update(cls, shape, kernel):
+    """MSTDP's ``eligibility`` on a local connection is shaped like ``w`` (per sample) and
+    is what the next step adds: ``Δw = nu · reward · Σ_b E``."""
+    from snnc.network import topology
+
+    torch.manual_seed(0)
+    network = Network(batch_size=2)
+    source, target = Input(shape=shape), LIFNodes(shape=(2, *[(n - kernel) // 1 + 1 for n in shape[1:]]),
+                                                   thresh=-64.0)
+    network.add_layer(source, "X")
+    network.add_layer(target, "Y")
+    local = getattr(topology, cls)(source, target, kernel_size=kernel, stride=1, n_filters=2, update_rule=MSTDP,
+                                   nu=0.1, w=torch.rand(shape[0], target.n, kernel ** (len(shape) - 1)) * 3)
+    network.add_connection(local, "X", "Y")
+    program = snnc.compile(network, backend="torch")
+    spikes = torch.rand(12, 2, *shape, generator=torch.Generator().manual_seed(1)) < 0.5
+    checked = 0
+    for t in range(12):
+        before, eligibility = local.w.clone(), local.update_rule.eligibility.clone()
+        program.run(inputs={"X": spikes[t:t + 1]}, time=1, reward=1.5)
+        assert eligibility.shape == (2, *local.w.shape)
+        assert torch.allclose(local.w - before, 0.1 * 1.5 * eligibility.sum(0), atol=1e-5)
+        checked += bool(eligibility.any())
+    assert checked
+
+
+def test_eager_compute_and_update_of_a_local_connection_subclass():
+    """A subclass with its own ``compute`` runs as an opaque op; its ``super().compute``
+    and ``super().update`` reach the same definitions as the compiled class, with the
+    local connection's weights indexed as the map indexes them."""
+    from snnc.network.topology import LocalConnection2D
+
+    class Logged(LocalConnection2D):
+        def compute(self, s):
+            return super().compute(s)
+
+    results = []
+    for cls in (LocalConnection2D, Logged):
+        torch.manual_seed(0)
+        network = Network(batch_size=2)
+        source, target = Input(shape=(2, 4, 4), traces=True), LIFNodes(shape=(2, 3, 3), thresh=-63.0, traces=True)
+        network.add_layer(source, "X")
+        network.add_layer(target, "Y")
+        connection = cls(source, target, kernel_size=2, stride=1, n_filters=2, update_rule=MSTDPET, nu=0.2,
+                         w=torch.rand(2, 18, 4) * 3)
+        network.add_connection(connection, "X", "Y")
+        network.add_monitor(Monitor(target, ["s"]), "m")
+        spikes = torch.rand(10, 2, 2, 4, 4, generator=torch.Generator().manual_seed(1)) < 0.5
+        network.run(inputs={"X": spikes}, time=10, reward=1.0)
+        results.append((network.monitors["m"].get("s"), connection.w.clone()))
+    assert results[0][0].any() and torch.equal(results[0][0], results[1][0])
+    assert torch.allclose(results[0][1], results[1][1], atol=1e-5)

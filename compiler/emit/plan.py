@@ -22,7 +22,7 @@ from snnc.compiler.ops import CONNECTION_OPS, LAYER_OPS
 from snnc.compiler.ops.connection import context, learn_temps, rule_state_kinds, run_values, weight_shape
 from snnc.compiler.ops.opaque import is_opaque
 from snnc.compiler.order import connections_in_order, layers_in_order
-from snnc.ir.schema import OPS
+from snnc.ir.schema import OPS, RULE_SCHEMAS
 
 Key = str | tuple[str, str]
 
@@ -165,6 +165,10 @@ def build_plan(ir: nx.DiGraph, backend: str) -> BufferPlan:
             if ir.edges[edge].get("run", {}).get("mask"):     # handed to its own update(mask=...)
                 shape = tuple(ir.edges[edge]["module"].w.shape)
                 add(BufferSpec(plan.name(edge, "mask"), "mask", edge, "mask", "bool", shape))
+            rule = getattr(getattr(ir.edges[edge]["module"], "update_rule", None), "ir_name", None)
+            if rule is not None and ir.graph["learning"]:     # and update(reward=..., ...)
+                for var in RULE_SCHEMAS[rule].reads:
+                    add(BufferSpec(plan.name(edge, var), "run", edge, var, "float32", ("B",) if var == "reward" else ()))
             continue
         ctx = context(ir, edge, backend)
         op = CONNECTION_OPS[ctx.attrs["op"]]

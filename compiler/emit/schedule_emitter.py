@@ -18,7 +18,7 @@ from snnc.compiler.nest import BATCH, Nest, Operand
 from snnc.compiler.ops import CONNECTION_OPS, LAYER_OPS
 from snnc.compiler.ops.csrm import WINDOW_STATEMENTS, window_symbols, windowed
 from snnc.compiler.ops.opaque import is_opaque
-from snnc.compiler.ops.connection import (build_operands, context, learn_phase, propagate_nests,
+from snnc.compiler.ops.connection import (FirstStep, build_operands, context, learn_phase, propagate_nests,
                                           rule_state_kinds, to_csr, weight_shape)
 from snnc.ir.schema import ScheduledOp
 
@@ -105,6 +105,17 @@ class ScheduleEmitter(ABC):
             if isinstance(item, Nest):
                 lines.append(f"# {item.label}" + (f", guard {item.guard}" if item.guard else ""))
                 lines += self.emit_nest(item, operands, edge)
+                continue
+            if isinstance(item, FirstStep):
+                branches = []
+                for nests in (item.first, item.later):
+                    branch = []
+                    for nest in nests:
+                        branch.append(f"# {nest.label}" + (f", guard {nest.guard}" if nest.guard else ""))
+                        branch += self.emit_nest(nest, operands, edge)
+                    branches.append(branch)
+                lines += ["if t == start:  # the first step of this call", *indent(branches[0], 1)]
+                lines += ["else:", *indent(branches[1], 1)] if branches[1] else []
                 continue
             layer = edge[0] if item.side == "pre" else edge[1]
             spikes = self.plan.name(layer, "s")

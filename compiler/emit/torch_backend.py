@@ -64,8 +64,10 @@ class TorchEmitter(ScheduleEmitter):
                     f".reshape({given}.shape[0], -1))"]
         if op.action == "learn":
             mask = self.plan.find(op.target, "mask", "mask")
+            given = "".join(f", {spec.var}={spec.name}" for spec in self.plan.buffers
+                            if spec.owner == op.target and spec.role == "run")
             return [f"{module}.update(mask={mask.name if mask else None}, "
-                    f"learning={bool(self.ir.graph['learning'])})"]
+                    f"learning={bool(self.ir.graph['learning'])}{given})"]
         return [f"{module}.normalize()"]
 
     def emit_record(self, spec: BufferSpec) -> list[str]:

@@ -202,7 +202,8 @@ def code_decisions(ir: nx.DiGraph, edge: tuple[str, str]) -> list:
     nu = attrs["params"].get("nu")
     per_synapse = nu is not None and nu.dim() > 1
     dales = attrs["params"].get("dales_rule") is not None
-    return [learns(ir, edge), normalizes(ir, edge), clamp, has_mask(attrs), per_synapse, dales]
+    return [learns(ir, edge), normalizes(ir, edge), clamp, has_mask(attrs), per_synapse, dales,
+            code_batch(context(ir, edge))]
 
 
 def run_values(ir: nx.DiGraph, edge: tuple[str, str]) -> dict[str, tuple]:
@@ -240,6 +241,15 @@ def propagate_nests(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest]:
     if ctx.params.get("b") is not None:
         nests.append(Nest(f"{ctx.label} bias ({op})", synapses.post_domains(), post, bias, "add"))
     return nests
+
+
+@dataclass(frozen=True)
+class FirstStep:
+    """Nests that differ on the first step of a run call (``t == start``): ``first``
+    then, ``later`` on every other step."""
+
+    first: tuple[Nest, ...]
+    later: tuple[Nest, ...]
 
 
 @dataclass(frozen=True)
@@ -288,11 +298,11 @@ def _term_nest(ctx: ConnectionContext, synapses: SynapseMap, term: Term, k: int,
                 expression, term.combine, guard=guard)
 
 
-def learn_phase(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest | ElementStage]:
+def learn_phase(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest | ElementStage | FirstStep]:
     """While learning: the rule's stages (terms summed over the batch and every shared
     position, since those domains do not index ``w``), then weight decay, then the
     clamp. Then, learning or not, the run's weight mask (``w = 0`` where masked)."""
-    work: list[Nest | ElementStage] = []
+    work: list[Nest | ElementStage | FirstStep] = []
     weight = synapses.access("w")
     domains = synapses.weight_domains()
     mask = [Nest(f"{ctx.label} weight mask", domains, weight,
@@ -301,11 +311,17 @@ def learn_phase(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest | Ele
     if not ctx.learning:
         return mask + dales_nests(ctx, synapses)
     rule = ctx.options.get("rule")
+    fused = rule is not None and clamps(ctx) and fuses_clamp(ctx, synapses)
     if rule is not None:
         accesses = _rule_accesses(ctx, synapses)
-        for k, stage in enumerate(RULES[rule].stages(ctx.options)):
+        stages = RULES[rule].stages(ctx.options)
+        last = stages[-1]
+        for k, stage in enumerate(stages):
             if isinstance(stage, Term):
-                work.append(_term_nest(ctx, synapses, stage, k, accesses))
+                nest = _term_nest(ctx, synapses, stage, k, accesses)
+                if fused and (k == len(stages) - 1 or stage.guard != last.guard):
+                    nest = _clamped(ctx, synapses, nest, None if k == len(stages) - 1 else accesses[last.guard])
+                work.append(nest)
             else:
                 work.append(ElementStage(f"{ctx.label} {rule} {stage.side}-synaptic traces", stage.side,
                                          stage.statements))
@@ -330,17 +346,20 @@ def dales_nests(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest]:
 
 
 def learn_nests(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest]:
-    """The learn phase's nests (for rules without element stages)."""
+    """The learn phase's nests for one step that is a run's first (for rules without
+    element stages)."""
     work = learn_phase(ctx, synapses)
     if any(isinstance(item, ElementStage) for item in work):
         raise ValueError(f"{ctx.label}: its rule has element stages; use learn_phase")
-    return work
+    return [nest for item in work for nest in (item.first if isinstance(item, FirstStep) else (item,))]
 
 
 def touched_sides(ctx: ConnectionContext, synapses: SynapseMap) -> tuple[str, ...]:
     """The spikes (``s_pre`` / ``s_post``) whose rows or columns are all the rule's terms
     touch this step, when the clamp can be limited to them: every term is guarded by one
-    of them, the map reads them by plain indices, no weight decay touches every weight.
+    of them, the map reads them by weight indices (a dense or local matrix: a neuron owns
+    whole rows or columns; not a convolution's shared kernels), no weight decay touches
+    every weight.
     Empty when the clamp must visit every weight."""
     rule = ctx.options.get("rule")
     if rule is None or ctx.params.get("weight_decay") is not None:
@@ -349,22 +368,46 @@ def touched_sides(ctx: ConnectionContext, synapses: SynapseMap) -> tuple[str, ..
     if not all(isinstance(stage, Term) and stage.output == "w" and stage.guard in ("s_pre", "s_post")
                for stage in stages):
         return ()
-    names = {d.name for d in synapses.domains}
+    names = set(synapses.weight)            # each neuron owns whole rows / columns of w
     sides = tuple(sorted({stage.guard for stage in stages}))
     plain = all(all(index in names for index in read_of(synapses.access(side)).indices[1:]) for side in sides)
     return sides if plain else ()
 
 
-def clamp_nests(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest]:
+def fuses_clamp(ctx: ConnectionContext, synapses: SynapseMap) -> bool:
+    """At batch 1 the rule's terms clamp the weights they touch as they write them: the
+    last term ``w = clamp(w + e)``; a term guarded by the other side ``w = clamp(w + e)``
+    only where the last term will not touch the weight again (there it just adds)."""
+    return ctx.batch_size == 1 and bool(touched_sides(ctx, synapses))
+
+
+def _clamped(ctx: ConnectionContext, synapses: SynapseMap, nest: Nest, later: str | None) -> Nest:
+    """``nest`` (``w += e`` over one sample) as ``w = min(max(w + e, wmin), wmax)`` (only
+    where ``later``, the last term's guard, is zero, when given)."""
+    low, high = (_bound_access(ctx, name, synapses) for name in ("wmin", "wmax"))
+    domains = tuple(Domain("b", 1) if d.name == "b" else d for d in nest.domains)
+    total = f"{nest.output} + ({nest.expression})"
+    value = f"min(max({total}, {low}), {high})"
+    if later is not None:
+        value = f"where(nonzero({later}), {total}, {value})"
+    return Nest(nest.label + ", clamped", domains, nest.output, value, "assign", guard=nest.guard)
+
+
+def clamp_nests(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest | FirstStep]:
     """``w = min(max(w, wmin), wmax)``: over every weight, or (event-driven) only over the
     rows and columns of the neurons that spiked this step, which are all the rule changed
-    (``active_pre[i] = Σ_b |s_pre[b, i]|`` guards the rows)."""
+    (``active_pre[i] = Σ_b |s_pre[b, i]|`` guards the rows). The event-driven clamp
+    clamps every weight on the first step of each run call, so a weight set out of
+    bounds between runs is clamped after the first step, as BindsNET clamps it."""
     weight = synapses.access("w")
     low, high = (_bound_access(ctx, name, synapses) for name in ("wmin", "wmax"))
     clamp = f"min(max({weight}, {low}), {high})"
+    everything = Nest(f"{ctx.label} clamp", synapses.weight_domains(), weight, clamp, "assign")
     sides = touched_sides(ctx, synapses)
     if not sides:
-        return [Nest(f"{ctx.label} clamp", synapses.weight_domains(), weight, clamp, "assign")]
+        return [everything]
+    if fuses_clamp(ctx, synapses):       # the terms clamp what they touch
+        return [FirstStep((everything,), ())]
     by_name = {d.name: d for d in synapses.all_domains()}
     nests = []
     for side in sides:
@@ -374,7 +417,7 @@ def clamp_nests(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest]:
                        active, f"abs({synapses.access(side)})", "assign"),
                   Nest(f"{ctx.label} clamp (where they spiked)", synapses.weight_domains(), weight, clamp, "assign",
                        guard=active)]
-    return nests
+    return [FirstStep((everything,), tuple(nests))]
 
 
 def learn_temps(ctx: ConnectionContext) -> dict[str, tuple]:
@@ -385,6 +428,12 @@ def learn_temps(ctx: ConnectionContext) -> dict[str, tuple]:
     synapses = op.synapse_map(ctx)
     sizes = {"pre": synapses.pre_shape[1:], "post": synapses.post_shape[1:]}
     return {f"active_{side[2:]}": tuple(sizes[side[2:]]) for side in touched_sides(ctx, synapses)}
+
+
+def code_batch(ctx: ConnectionContext) -> bool:
+    """Whether the connection's code depends on the batch being 1 (the fused clamp)."""
+    return ctx.learning and ctx.options.get("rule") is not None and clamps(ctx) and \
+        fuses_clamp(ctx, CONNECTION_OPS[ctx.attrs["op"]].synapse_map(ctx))
 
 
 def clamps(ctx: ConnectionContext) -> bool:
@@ -477,6 +526,6 @@ def to_csr(nest: Nest, rows_are_sources: bool) -> Nest:
                 nest.combine, guard=swap(nest.guard) if nest.guard else None)
 
 
-__all__ = ["CONNECTION_OPS", "ConnectionContext", "ConnectionOp", "ElementStage", "SynapseMap", "bound_args",
+__all__ = ["CONNECTION_OPS", "ConnectionContext", "ConnectionOp", "ElementStage", "FirstStep", "SynapseMap", "bound_args",
            "context", "learn_nests", "learn_temps", "learn_phase", "rule_state_kinds", "learns", "normalizes", "propagate_nests",
            "register_connection_op", "run_values", "to_csr", "weight_shape", "weights_change"]

@@ -145,6 +145,11 @@ class LoopNestRenderer:
         output = self.element(reads_in(nest.output)[0])
         reduced = nest.reduced()
         guard = self.guard_read()
+        if nest.combine == "assign" and guard is not None and all(d.stop == 1 for d in reduced):
+            # where the guard is zero the output stays as it is (a clamp of touched weights)
+            bind = [f"{d.name} = {self.bound_code(d.start)}" for d in reduced]
+            return [*bind, f"g = {self.value(guard)}", "if g != 0:",
+                    f"    {output} = {self.code(nest.expression, {guard.text: 'g'})}"]
         if not reduced:
             value = self.code(nest.expression)
             if nest.combine == "assign" or (init_zero and nest.combine == "add"):
@@ -184,9 +189,9 @@ class LoopNestRenderer:
         anything (a clamp of the rows a rule touched)."""
         guard = self.guard_read()
         reads_output = any(read.role == self.nest.output_role for read in self.nest.reads())
-        assigns = self.nest.combine == "assign" and not self.nest.reduced()
+        assigns = self.nest.combine == "assign" and all(d.stop == 1 for d in self.nest.reduced())
         return ((self.nest.combine == "add" or assigns) and guard is not None
-                and not (reads_output and self.nest.reduced())
+                and not (reads_output and any(d.stop != 1 for d in self.nest.reduced()))
                 and guard.plain(set(self.domains)) and len(set(guard.indices)) == len(guard.indices))
 
     # -- rows ------------------------------------------------------------------------

@@ -42,11 +42,32 @@ class _Eligibility(LearningRule):
             return sum(gradient(pre.view(pre_shape), connection.w.shape, post.view(post_shape), **geometry)
                        for pre, post in ((state["p_plus"], state["last_s_post"]),
                                          (state["last_s_pre"], state["p_minus"])))
+        if getattr(connection, "ir_op", "").startswith("local") and connection.ir_op != "local":
+            return self._local_eligibility(state)
         if getattr(connection, "ir_op", "") != "dense":
-            raise AttributeError(f"{type(self).__name__}.eligibility: shown for dense and convolution "
-                                 f"connections, not {type(connection).__name__}")
+            raise SnncError(f"{type(self).__name__}.eligibility: shown for dense, convolution and "
+                            f"LocalConnection1D/2D/3D connections, not {type(connection).__name__}")
         return state["p_plus"][:, :, None] * state["last_s_post"][:, None, :] + \
             state["last_s_pre"][:, :, None] * state["p_minus"][:, None, :]
+
+
+    def _local_eligibility(self, state: dict) -> torch.Tensor:
+        """``[B, C, F·P, K]`` like a local connection's ``w``: each weight's pre-synaptic
+        neuron is the kernel element over its position."""
+        connection = self.connection
+        batch, (channels, *size) = state["p_plus"].shape[0], self.source.shape
+        positions, kernel = connection.conv_prod, connection.kernel_prod
+
+        def patches(values: torch.Tensor) -> torch.Tensor:
+            x = values.view(batch, channels, *size)
+            for d, (k, s) in enumerate(zip(connection.kernel_size, connection.stride)):
+                x = x.unfold(2 + d, k, s)
+            return x.reshape(batch, channels, 1, positions, kernel)
+
+        post = (batch, 1, connection.n_filters, positions, 1)
+        eligibility = patches(state["p_plus"]) * state["last_s_post"].view(post) + \
+            patches(state["last_s_pre"]) * state["p_minus"].view(post)
+        return eligibility.reshape(batch, channels, connection.n_filters * positions, kernel)
 
 
 class MSTDP(_Eligibility):

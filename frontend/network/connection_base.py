@@ -59,9 +59,14 @@ class AbstractConnection(Tracked, torch.nn.Module):
             raise SnncError(f"{owner}: weight_decay must be in [0, 1], got {weight_decay}")
         self.wmin = torch.nn.Parameter(_bound(owner, "wmin", wmin, -math.inf), requires_grad=False)
         self.wmax = torch.nn.Parameter(_bound(owner, "wmax", wmax, math.inf), requires_grad=False)
-        if (self.wmin > self.wmax).any():
-            raise SnncError(f"{owner}: wmin must not exceed wmax (got wmin={self.wmin.tolist()}, "
-                            f"wmax={self.wmax.tolist()}); every weight would be clamped to wmax")
+        above = self.wmin > self.wmax
+        if above.any():
+            first = tuple(int(i) for i in torch.nonzero(above)[0]) if above.dim() else ()
+            low = self.wmin.expand(above.shape)[first] if first else self.wmin
+            high = self.wmax.expand(above.shape)[first] if first else self.wmax
+            raise SnncError(f"{owner}: wmin must not exceed wmax ({int(above.sum())} entr"
+                            f"{'y' if int(above.sum()) == 1 else 'ies'}; first at {list(first)}: wmin="
+                            f"{float(low)}, wmax={float(high)}); every weight would be clamped to wmax")
         if isinstance(norm, torch.Tensor) and norm.numel() == 1:
             norm = norm.item()
         if norm is not None and (not isinstance(norm, numbers.Real) or isinstance(norm, bool)

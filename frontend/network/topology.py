@@ -198,6 +198,17 @@ class MeanFieldConnection(AbstractConnection):
         super().__init__(source, target, None, None, weight_decay, wmin=wmin, wmax=wmax)
         self.decay = kwargs.pop("decay", None)
         owner = self.describe()
+        for name in ("wmin", "wmax"):             # bounds shaped like the target: one per weight
+            bound = getattr(self, name)
+            if bound.numel() > 1:
+                try:
+                    flat = bound.reshape(-1) if bound.numel() == target.n else \
+                        bound.expand(tuple(target.shape)).reshape(-1)
+                except RuntimeError:
+                    raise SnncError(f"{owner}: {name} has shape {tuple(bound.shape)}, expected a scalar, "
+                                    f"({target.n},) or one broadcastable to the target's "
+                                    f"{tuple(target.shape)}") from None
+                setattr(self, name, torch.nn.Parameter(flat.clone(), requires_grad=False))
         if norm is not None:
             raise SnncError(f"{owner}: a mean-field connection cannot be normalised (no norm)")
         if (update_rule is not None and getattr(update_rule, "ir_name", None) is not None) or kwargs:
