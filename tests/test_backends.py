@@ -215,7 +215,6 @@ def _recipe(rule: str, sparse: bool, seed: int) -> dict:
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(networks())
 @example(_recipe("mstdp", True, 3))
-@example(_recipe("hebbian", True, 5))
 def test_backends_agree_on_random_networks(recipe):
     reference = simulate(recipe, "torch")
     assume(any(value.any() for key, value in reference.items()
@@ -243,7 +242,7 @@ def test_every_model_agrees_with_every_run_option(kind):
         assert_agree(reference, simulate(recipe, backend), f"{backend}/{kind}", loose_layers(recipe))
 
 
-@pytest.mark.parametrize("storage", ["csr", "float16", "csr:bfloat16"])
+@pytest.mark.parametrize("storage", ["csr", "float16", pytest.param("csr:bfloat16", marks=pytest.mark.slow)])
 def test_backends_agree_with_storage_overrides(storage):
     recipe = {
         "layers": [("input", "X0", 64, True, False), ("lif", "L0", 70, True, True)],

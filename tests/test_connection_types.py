@@ -196,7 +196,8 @@ def rule_network(rule, batch, kwargs, conv=False):
 # PostPre, DiehlAndCook (mu; x_tar only without padding), MSTDP, MSTDPET
 CONV_CASES = [RULE_CASES[0], (DiehlAndCook, {"mu": 2.0}, {}), RULE_CASES[6], RULE_CASES[7]]
 @pytest.mark.parametrize("rule, kwargs, run_kwargs, conv, batches", [
-    *[(*case, False, (3,)) for case in RULE_CASES],
+    *[(*case, False, (3,)) for case in RULE_CASES if case[0] in (PostPre, DiehlAndCook, MSTDP, MSTDPET, Rmax)],
+    *[pytest.param(*case, False, (3,), marks=SLOW) for case in RULE_CASES if case[0] in (Hebbian, WeightDependentPostPre)],
     *[(*case, True, (2,)) for case in CONV_CASES],
     *[pytest.param(*case, False, (1,), marks=SLOW) for case in RULE_CASES],
     *[pytest.param(*case, True, (1,), marks=SLOW) for case in RULE_CASES if case[0] is not Rmax],

@@ -126,8 +126,9 @@ class AbstractConnection(Tracked, torch.nn.Module):
         params = {
             "norm": None if self.norm is None else torch.tensor(self.norm),
             "weight_decay": torch.tensor(self.weight_decay) if self.weight_decay else None,
-            "dales_rule": getattr(self, "Dales_rule", None),
         }
+        if getattr(self, "Dales_rule", None) is not None:         # recorded only when set
+            params["dales_rule"] = self.Dales_rule
         if self.update_rule.ir_name is not None:
             params.update(self.update_rule.ir_params())
         return params
