@@ -143,7 +143,7 @@ def test_mean_field_refusals():
         MeanFieldConnection(Input(2), LIFNodes(2), norm=1.0)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", ["torch", "numba", pytest.param("numba-cuda", marks=SLOW)])
 def test_local_connection_learns_inside_its_fields_at_batch_two(backend):
     np.random.seed(0)
     network = Network(batch_size=2)
@@ -198,7 +198,8 @@ CONV_CASES = [RULE_CASES[0], (DiehlAndCook, {"mu": 2.0}, {}), RULE_CASES[6], RUL
 @pytest.mark.parametrize("rule, kwargs, run_kwargs, conv, batches", [
     *[(*case, False, (3,)) for case in RULE_CASES if case[0] in (PostPre, DiehlAndCook, MSTDP, MSTDPET, Rmax)],
     *[pytest.param(*case, False, (3,), marks=SLOW) for case in RULE_CASES if case[0] in (Hebbian, WeightDependentPostPre)],
-    *[(*case, True, (2,)) for case in CONV_CASES],
+    *[(*case, True, (2,)) for case in CONV_CASES[:3]],
+    pytest.param(*CONV_CASES[3], True, (2,), marks=SLOW),
     *[pytest.param(*case, False, (1,), marks=SLOW) for case in RULE_CASES],
     *[pytest.param(*case, True, (1,), marks=SLOW) for case in RULE_CASES if case[0] is not Rmax],
 ], ids=lambda v: getattr(v, "__name__", str(v)))
