@@ -19,17 +19,9 @@ from snnc.network.nodes import LIFNodes as SnncLIF
 from snnc.network.topology import Connection as SnncConnection
 
 
-def _define_torchvision_schemas() -> None:
-    """Declare the two operators whose absence breaks ``import torchvision`` beside a CPU torch."""
-    for name in ("torchvision::nms", "torchvision::qnms"):
-        try:
-            torch.library.define(name, "(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-        except RuntimeError:
-            pass  # already defined (a torchvision with its operators is installed)
+from oracle_support import import_bindsnet  # noqa: E402
 
-
-_define_torchvision_schemas()
-bindsnet = pytest.importorskip("bindsnet", reason="BindsNET 0.3.4 is not installed (optional oracle)")
+bindsnet = import_bindsnet()
 from bindsnet.network import Network as BNetwork  # noqa: E402
 from bindsnet.network.monitors import Monitor as BMonitor  # noqa: E402
 from bindsnet.network.nodes import Input as BInput  # noqa: E402

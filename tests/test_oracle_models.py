@@ -28,17 +28,9 @@ import snnc.conversion, snnc.learning, snnc.network.monitors, snnc.network.nodes
 import snnc.network.topology
 
 
-def _define_torchvision_schemas() -> None:
-    """Declare the two operators whose absence breaks ``import torchvision`` beside a CPU torch."""
-    for name in ("torchvision::nms", "torchvision::qnms"):
-        try:
-            torch.library.define(name, "(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-        except RuntimeError:
-            pass  # already defined
+from oracle_support import import_bindsnet  # noqa: E402
 
-
-_define_torchvision_schemas()
-bindsnet = pytest.importorskip("bindsnet", reason="BindsNET 0.3.4 is not installed (optional oracle)")
+bindsnet = import_bindsnet()
 import bindsnet.conversion.nodes, bindsnet.learning, bindsnet.network.monitors  # noqa: E401, E402
 import bindsnet.network.nodes, bindsnet.network.topology  # noqa: E401, E402
 

@@ -29,14 +29,22 @@ def _position(out: str, kernel: str, stride: int, dilation: int, padding: int) -
     return text + (f" - {padding}" if padding else "")
 
 
+def windows(ctx: ConnectionContext) -> tuple[list[str], list[str], tuple[str, ...]]:
+    """The output-position and kernel domain names per spatial axis, and the source
+    index each pair reads (``o*S + k*D - P``), for a convolution or a pooling."""
+    options = ctx.options
+    axes = AXES[len(ctx.source["shape"]) - 1]
+    outs, kernels = [f"o{a}" for a in axes], [f"k{a}" for a in axes]
+    pre = tuple(_position(o, k, s, d, p) for o, k, s, d, p in zip(
+        outs, kernels, options["stride"], options["dilation"], options["padding"]))
+    return outs, kernels, pre
+
+
 def synapse_map(ctx: ConnectionContext) -> SynapseMap:
     channels, *size = ctx.source["shape"]
     filters, *out_size = ctx.target["shape"]
     options = ctx.options
-    axes = AXES[len(size)]
-    outs, kernels = [f"o{a}" for a in axes], [f"k{a}" for a in axes]
-    pre = tuple(_position(o, k, s, d, p) for o, k, s, d, p in zip(
-        outs, kernels, options["stride"], options["dilation"], options["padding"]))
+    outs, kernels, pre = windows(ctx)
     return SynapseMap(
         domains=(Domain("o", filters), *[Domain(o, n) for o, n in zip(outs, out_size)],
                  Domain("c", channels), *[Domain(k, n) for k, n in zip(kernels, options["kernel_size"])]),

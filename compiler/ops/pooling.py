@@ -20,7 +20,7 @@ import torch
 
 from snnc.compiler.nest import BATCH, Domain, Nest
 from snnc.compiler.ops.connection import ConnectionContext, ConnectionOp, SynapseMap, register_connection_op
-from snnc.compiler.ops.conv import AXES, _position
+from snnc.compiler.ops.conv import windows
 
 FIRST = 1.0e6           # > every window's size
 
@@ -29,10 +29,7 @@ def synapse_map(ctx: ConnectionContext) -> SynapseMap:
     channels, *size = ctx.source["shape"]
     _, *out_size = ctx.target["shape"]
     options = ctx.options
-    axes = AXES[len(size)]
-    outs, kernels = [f"o{a}" for a in axes], [f"k{a}" for a in axes]
-    pre = tuple(_position(o, k, s, d, p) for o, k, s, d, p in zip(
-        outs, kernels, options["stride"], options["dilation"], options["padding"]))
+    outs, kernels, pre = windows(ctx)
     return SynapseMap(
         domains=(Domain("c", channels), *[Domain(o, n) for o, n in zip(outs, out_size)],
                  *[Domain(k, n) for k, n in zip(kernels, options["kernel_size"])]),

@@ -2,25 +2,14 @@
 from __future__ import annotations
 
 import math
-import operator
 
 import numpy as np
 import torch
 
 from snnc.errors import SnncError
 from snnc.network.connection_base import AbstractConnection
+from snnc.network.conv_connections import _tuple
 from snnc.network.nodes import Nodes
-
-
-def _pair(owner: str, name: str, value) -> tuple[int, int]:
-    try:
-        pair = (operator.index(value),) * 2 if not isinstance(value, (tuple, list)) else \
-            tuple(operator.index(v) for v in value)
-    except TypeError:
-        pair = ()
-    if len(pair) != 2 or min(pair) < 1:
-        raise SnncError(f"{owner}: {name} must be an int >= 1 or a pair of them, got {value!r}")
-    return pair
 
 
 class LocalConnection(AbstractConnection):
@@ -46,8 +35,8 @@ class LocalConnection(AbstractConnection):
                  norm: float | None = None, update_rule=None, input_shape=None, **kwargs) -> None:
         super().__init__(source, target, nu, reduction, weight_decay, wmin=wmin, wmax=wmax, norm=norm)
         owner = self.describe()
-        self.kernel_size = _pair(owner, "kernel_size", kernel_size)
-        self.stride = _pair(owner, "stride", stride)
+        self.kernel_size = _tuple(owner, "kernel_size", kernel_size, 1, 2)
+        self.stride = _tuple(owner, "stride", stride, 1, 2)
         self.n_filters = int(n_filters)
         side = int(math.sqrt(source.n))
         shape = tuple(input_shape) if input_shape is not None else (side, side)
@@ -135,8 +124,8 @@ class _LocalConnectionND(AbstractConnection):
         super().__init__(source, target, nu, reduction, weight_decay, wmin=wmin, wmax=wmax, norm=norm)
         owner = self.describe()
         dims = self.dims
-        self.kernel_size = _tuple(owner, "kernel_size", kernel_size, dims)
-        self.stride = _tuple(owner, "stride", stride, dims)
+        self.kernel_size = _tuple(owner, "kernel_size", kernel_size, 1, dims)
+        self.stride = _tuple(owner, "stride", stride, 1, dims)
         self.n_filters = int(n_filters)
         if len(source.shape) != dims + 1:
             raise SnncError(f"{owner}: source shape {tuple(source.shape)} must be (channels, {dims} sizes)")
@@ -188,17 +177,6 @@ class _LocalConnectionND(AbstractConnection):
     def ir_options(self) -> dict[str, object]:
         return {"kernel_size": self.kernel_size, "stride": self.stride, "n_filters": self.n_filters,
                 **self._common_options()}
-
-
-def _tuple(owner: str, name: str, value, dims: int) -> tuple[int, ...]:
-    try:
-        values = (operator.index(value),) * dims if not isinstance(value, (tuple, list)) else \
-            tuple(operator.index(v) for v in value)
-    except TypeError:
-        values = ()
-    if len(values) != dims or min(values) < 1:
-        raise SnncError(f"{owner}: {name} must be an int >= 1 or {dims} of them, got {value!r}")
-    return values
 
 
 class LocalConnection1D(_LocalConnectionND):
