@@ -15,8 +15,8 @@ from snnc.compiler.elementwise import Symbol, render_torch
 from snnc.compiler.emit.plan import dtype_name
 from snnc.compiler.ops import CONNECTION_OPS, LAYER_OPS
 from snnc.compiler.ops.base import trace_args, trace_statements
-from snnc.compiler.ops.connection import (ConnectionContext, ElementStage, FirstStep, build_operands,
-                                          learn_phase, learn_temps, propagate_nests, weight_shape)
+from snnc.compiler.ops.connection import ConnectionContext, build_operands, propagate_nests, weight_shape
+from snnc.compiler.ops.learn_phase import ElementStage, FirstStep, learn_phase, learn_temps
 from snnc.compiler.nest import BATCH, Operand
 from snnc.compiler.render.nest_torch import render_nest_torch
 from snnc.errors import SnncError

@@ -19,7 +19,8 @@ import torch
 
 from snnc.compiler.elementwise import Symbol
 from snnc.compiler.ops import CONNECTION_OPS, LAYER_OPS
-from snnc.compiler.ops.connection import context, learn_temps, rule_state_kinds, run_values, weight_shape
+from snnc.compiler.ops.connection import context, rule_state_kinds, run_values, weight_shape
+from snnc.compiler.ops.learn_phase import learn_temps
 from snnc.compiler.ops.opaque import is_opaque
 from snnc.compiler.order import connections_in_order, layers_in_order
 from snnc.ir.schema import OPS, RULE_SCHEMAS

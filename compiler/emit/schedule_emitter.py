@@ -18,7 +18,8 @@ from snnc.compiler.nest import BATCH, Nest, Operand
 from snnc.compiler.ops import CONNECTION_OPS, LAYER_OPS
 from snnc.compiler.ops.csrm import WINDOW_STATEMENTS, window_symbols, windowed
 from snnc.compiler.ops.opaque import is_opaque
-from snnc.compiler.ops.connection import (FirstStep, build_operands, context, learn_phase, propagate_nests,
+from snnc.compiler.ops.learn_phase import FirstStep, learn_phase
+from snnc.compiler.ops.connection import (build_operands, context, propagate_nests,
                                           rule_state_kinds, to_csr, weight_shape)
 from snnc.ir.schema import ScheduledOp
 
