@@ -1,7 +1,7 @@
 """snnc.compiler: named passes over the networkx IR, ending in generated source.
 
 ``lower(ir, options)`` runs every pass up to ``loop_nest`` (validate, schedule,
-storage, propagation, loop_nest) and returns the lowered IR with its cache key;
+fuse, storage, propagation, loop_nest) and returns the lowered IR with its cache key;
 ``compile_lowered`` runs ``emit`` and writes the source to the compile cache;
 ``bind_arguments(ir, module)`` computes the read-only arguments (parameters and the
 values derived from them) for a run.
@@ -21,6 +21,7 @@ from snnc.compiler.cache import structure_key, write_module
 from snnc.compiler.emit.plan import BufferSpec
 from snnc.compiler.ops import CONNECTION_OPS, LAYER_OPS
 from snnc.compiler.ops.connection import ConnectionContext
+from snnc.compiler.ops.multicompartment import MULTICOMPARTMENT, fused_attrs
 from snnc.compiler.options import BACKENDS, CompileOptions
 from snnc.compiler.pass_manager import PIPELINE, PassTiming, debug_level, pass_names, run_pipeline
 
@@ -93,7 +94,10 @@ def bind_arguments(ir: nx.DiGraph, module: CompiledModule) -> dict[str, torch.Te
     for edge in ir.edges:
         if ir.edges[edge]["op"] not in CONNECTION_OPS:   # opaque: binds its own object
             continue
-        attrs = {**ir.edges[edge], "storage": lowered.edges[edge]["storage"],
+        attrs = ir.edges[edge]
+        if attrs["op"] == MULTICOMPARTMENT:        # folded from the current feature values
+            attrs = fused_attrs(attrs, ir.nodes[edge[0]]["n"], ir.nodes[edge[1]]["n"])
+        attrs = {**attrs, "storage": lowered.edges[edge]["storage"],
                  "propagation": lowered.edges[edge]["propagation"]}
         ctx = ConnectionContext(edge, attrs, ir.nodes[edge[0]], ir.nodes[edge[1]],
                                 module.backend, int(ir.graph["batch_size"]), bool(ir.graph["learning"]), dt)

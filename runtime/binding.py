@@ -38,6 +38,9 @@ def _tensors(network) -> list[torch.Tensor]:
                     found += [t.crow_indices(), t.col_indices(), t.values()]
                 else:
                     found.append(t)
+        tensors = getattr(module, "tensors", None)      # a feature pipeline's values
+        if callable(tensors):
+            found += tensors()
     return found
 
 

@@ -90,13 +90,17 @@ def layer_step(layer, x: torch.Tensor) -> None:
     _function(f"step_{attrs['op'] or 'nodes'}", list(values), lines)(**values)
 
 
-def _connection_context(connection, batch: int) -> ConnectionContext:
+def _context(attrs: dict, source, target, batch: int, dt) -> ConnectionContext:
     def end(layer) -> dict:
         return dict(shape=tuple(layer.shape), n=layer.n, state=layer.ir_state())   # compute(s): no window
 
+    return ConnectionContext(("source", "target"), attrs, end(source), end(target), "torch", batch, True,
+                             float(dt or 1.0))
+
+
+def _connection_context(connection, batch: int) -> ConnectionContext:
     attrs = dict(op=connection.ir_op, params=connection.ir_params(), options=connection.ir_options())
-    return ConnectionContext(("source", "target"), attrs, end(connection.source), end(connection.target),
-                             "torch", batch, True, float(connection.dt or 1.0))
+    return _context(attrs, connection.source, connection.target, batch, connection.dt)
 
 
 def _operands(ctx: ConnectionContext, ends: dict[str, torch.Tensor], args: dict[str, torch.Tensor]):
@@ -128,22 +132,30 @@ def connection_update(connection, learning: bool = True, **kwargs) -> None:
     weight decay and clamp (spec 6.0)."""
     if not learning or connection.ir_op not in CONNECTION_OPS:
         return                               # a user's own connection type: its own update
-    source, target = connection.source, connection.target
+    source = connection.source
+    ctx = _connection_context(connection, source.s.shape[0])
+    rule_update(ctx, connection.update_rule, source, connection.target, connection.describe(), kwargs)
+
+
+def rule_update(ctx: ConnectionContext, rule, source, target, owner: str, kwargs: dict,
+                sample: slice | None = None) -> None:
+    """One eager step of ``rule`` on the weights in ``ctx`` (its terms, then the weight
+    decay and clamp ``ctx``'s params ask for), rendered from the rule's definition;
+    ``sample``: only these samples' spikes, traces and state."""
     batch = source.s.shape[0]
-    ctx = _connection_context(connection, batch)
+    pick = (lambda t: t) if sample is None else (lambda t: t[sample])
     args = CONNECTION_OPS[ctx.attrs["op"]].bind(ctx)
-    rule = connection.update_rule
     args.update({var: torch.zeros(shape, device=source.s.device) for var, shape in learn_temps(ctx).items()})
     for var in (RULE_SCHEMAS[rule.ir_name].reads if rule.ir_name else ()):
-        args[var] = rule_input(connection.describe(), var, kwargs, batch).to(source.s.device)
-    ends = {"s_pre": source.s.view(batch, -1), "s_post": target.s.view(batch, -1)}
+        args[var] = pick(rule_input(owner, var, kwargs, batch).to(source.s.device))
+    ends = {"s_pre": pick(source.s.view(batch, -1)), "s_post": pick(target.s.view(batch, -1))}
     for role, layer in (("x_pre", source), ("x_post", target)):
         if getattr(layer, "traces", False):
-            ends[role] = layer.x.view(batch, -1)
+            ends[role] = pick(layer.x.view(batch, -1))
     if hasattr(target, "s_prob"):
-        ends["s_prob_post"] = target.s_prob.view(batch, -1)
+        ends["s_prob_post"] = pick(target.s_prob.view(batch, -1))
     shape = weight_shape(ctx)                      # as the synapse map indexes w
-    states = {var: value.view(value.shape[0], *shape) if rule.state_kinds[var] == "synapse" else value
+    states = {var: pick(value.view(value.shape[0], *shape) if rule.state_kinds[var] == "synapse" else value)
               for var, value in (rule.ir_state() if rule.state_kinds else {}).items()}
     synapses = CONNECTION_OPS[ctx.attrs["op"]].synapse_map(ctx)
     operands = build_operands(

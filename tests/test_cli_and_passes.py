@@ -15,7 +15,7 @@ from tests.test_ir_dump import guide_network
 
 
 def test_pipeline_order_and_timings():
-    assert pass_names() == ["validate", "schedule", "storage", "propagation", "loop_nest", "emit"]
+    assert pass_names() == ["validate", "schedule", "fuse", "storage", "propagation", "loop_nest", "emit"]
     ir = record_network(guide_network(), input_dtypes={"A": torch.uint8})
     lowered, timings = run_pipeline(ir, CompileOptions())
     assert [t.name for t in timings] == pass_names()
@@ -28,8 +28,8 @@ def test_stop_after_and_unknown_pass():
     lowered, timings = run_pipeline(ir, CompileOptions(), stop_after="schedule")
     assert [t.name for t in timings] == ["validate", "schedule"]
     assert "schedule" in lowered.graph and "storage" not in lowered.edges["A", "B"]
-    with pytest.raises(ValueError, match="unknown pass 'fuse'"):
-        run_pipeline(ir, CompileOptions(), stop_after="fuse")
+    with pytest.raises(ValueError, match="unknown pass 'fusion'"):
+        run_pipeline(ir, CompileOptions(), stop_after="fusion")
 
 
 def test_report_lists_every_pass_and_the_run():

@@ -55,6 +55,27 @@ def storage_network(batch: int = 1) -> Network:
     return network
 
 
+def mcc_network() -> Network:
+    """Two feature pipelines: a fixed one (folded to one sparse weight and a bias) and a
+    learning one (the Weight kept, the Mask as a fixed factor)."""
+    from snnc.learning.MCC_learning import PostPre
+    from snnc.network.topology import MulticompartmentConnection
+    from snnc.network.topology_features import Bias, Mask, Weight
+
+    torch.manual_seed(2)
+    network = Network()
+    x, h, y = Input(n=200, traces=True), LIFNodes(n=300, traces=True), LIFNodes(n=40, traces=True)
+    for name, layer in (("X", x), ("H", h), ("Y", y)):
+        network.add_layer(layer, name)
+    fixed = [Weight("w", torch.rand(200, 300)), Mask("m", torch.rand(200, 300) < 0.04),
+             Bias("b", torch.full((200, 300), 1e-4))]
+    network.add_connection(MulticompartmentConnection(x, h, "cpu", pipeline=fixed), "X", "H")
+    learning = [Mask("m", torch.rand(300, 40) < 0.5),
+                Weight("w", torch.rand(300, 40), range=[0.0, 1.0], learning_rule=PostPre, nu=(1e-3, 1e-2))]
+    network.add_connection(MulticompartmentConnection(h, y, "cpu", pipeline=learning), "H", "Y")
+    return network
+
+
 CASES = {
     "guide_torch": (guide_network, "torch", {"A": torch.uint8}),
     "guide_numba": (guide_network, "numba", {"A": torch.uint8}),
@@ -62,6 +83,8 @@ CASES = {
     "storage_torch": (storage_network, "torch", {"X": torch.bool}),
     "storage_numba": (storage_network, "numba", {"X": torch.bool}),
     "storage_torch_batch64": (lambda: storage_network(64), "torch", {"X": torch.bool}),
+    "mcc_numba": (mcc_network, "numba", {"X": torch.bool}),
+    "mcc_torch": (mcc_network, "torch", {"X": torch.bool}),
 }
 
 

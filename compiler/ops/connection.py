@@ -179,17 +179,23 @@ def learns(ir: nx.DiGraph, edge: tuple[str, str]) -> bool:
 
 
 def normalizes(ir: nx.DiGraph, edge: tuple[str, str]) -> bool:
-    """End-of-run normalisation (``norm`` is set; an opaque connection's ``normalize``)."""
+    """End-of-run normalisation (``norm`` is set, not per step; an opaque connection's
+    ``normalize``)."""
     attrs = ir.edges[edge]
     if is_opaque(attrs):
         return calls_normalize(attrs)
-    return attrs["params"].get("norm") is not None
+    return attrs["params"].get("norm") is not None and not attrs["options"].get("norm_each_step")
 
 
 def weights_change(ir: nx.DiGraph, edge: tuple[str, str]) -> bool:
     """The weights change during a run (learning, normalisation) or a monitor reads them."""
     recorded = any(spec.target == edge and "w" in spec.state_vars for spec in ir.graph["monitors"])
-    return learns(ir, edge) or normalizes(ir, edge) or recorded
+    per_step_norm = attrs_norm_each_step(ir.edges[edge])
+    return learns(ir, edge) or normalizes(ir, edge) or recorded or per_step_norm
+
+
+def attrs_norm_each_step(attrs: dict) -> bool:
+    return bool(attrs["options"].get("norm_each_step")) and attrs["params"].get("norm") is not None
 
 
 def code_decisions(ir: nx.DiGraph, edge: tuple[str, str]) -> list:
@@ -238,10 +244,14 @@ def propagate_nests(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest]:
     bias = f"bias[{', '.join(synapses.bias)}]"
     if windowed(ctx):
         pre, bias = pre.replace("s_pre[", "filtered[", 1), f"{bias} * res_total"
+    if ctx.params.get("factor") is not None:          # a folded feature pipeline's fixed factor
+        weight = f"{weight} * factor[{', '.join(synapses.weight)}]"
     nests = [Nest(f"{ctx.label} propagate ({op})", synapses.all_domains(), post,
                   f"{pre} * {weight}", "add", guard=pre)]
     if ctx.params.get("b") is not None:
         nests.append(Nest(f"{ctx.label} bias ({op})", synapses.post_domains(), post, bias, "add"))
+    if ctx.options.get("norm_each_step") and ctx.params.get("norm") is not None:
+        nests += CONNECTION_OPS[op].normalize(ctx, synapses)     # after the step's signal left
     return nests
 
 
@@ -309,7 +319,8 @@ def build_operands(synapses: SynapseMap, ends: dict[str, tuple[str, str]],
         if var.endswith("_table"):
             continue
         role = var.removesuffix("_bits")
-        logical = w_shape if role in ("w", "wmin", "wmax", "mask", "nu0", "nu1", "field_mask", "dales_rule") \
+        logical = w_shape if role in ("w", "wmin", "wmax", "mask", "nu0", "nu1", "field_mask", "dales_rule",
+                                   "factor") \
             else tuple(shape)
         if role == "filtered":
             roles[role] = Operand(ref, tuple(shapes[role]), flat=True, dtype=dtype)

@@ -76,6 +76,8 @@ def bind(ctx: ConnectionContext) -> dict[str, torch.Tensor]:
         args["w_indptr"] = csr.crow_indices().contiguous()
         args["w_indices"] = csr.col_indices().contiguous()
         weight_values(args, "w_data", csr.values().to(dtype).contiguous(), backend)
+    if params.get("factor") is not None:
+        args["factor"] = params["factor"].to(torch.float32).contiguous()
     if params.get("b") is not None:
         args["bias"] = params["b"].detach().to(torch.float32).expand(ctx.target["n"]).contiguous()
     if windowed(ctx):
@@ -84,10 +86,12 @@ def bind(ctx: ConnectionContext) -> dict[str, torch.Tensor]:
 
 
 def normalize(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest]:
-    """``colsum[j] = Σ_i |w[i, j]|``, then ``w[i, j] *= norm / colsum[j]`` (0 counts as 1)."""
+    """``colsum[j] = Σ_i |w[i, j]|`` (signed ``Σ_i w[i, j]`` with ``norm_signed``, a
+    feature's norm), then ``w[i, j] *= norm / colsum[j]`` (0 counts as 1)."""
     domains = synapses.weight_domains()
+    summed = "w[i, j]" if ctx.options.get("norm_signed") else "abs(w[i, j])"
     return [
-        Nest(f"{ctx.label} column sums", domains, "colsum[j]", "abs(w[i, j])", "assign"),
+        Nest(f"{ctx.label} column sums", domains, "colsum[j]", summed, "assign"),
         Nest(f"{ctx.label} normalize", domains, "w[i, j]",
              "w[i, j] * (norm / where(colsum[j] == 0.0, 1.0, colsum[j]))", "assign"),
     ]
@@ -108,6 +112,8 @@ def propagate_torch(ctx: ConnectionContext, names: dict[str, str]) -> list[str]:
     weights are widened to float32 first, so products and sums are float32."""
     spikes, target, w = names["s_pre"], names["I_post"], names["w"]
     storage = storage_of(ctx.attrs)
+    if ctx.params.get("factor") is not None:      # a folded pipeline: dense float32 weights
+        return [f"{target}.add_({spikes}.float() @ ({w} * {names['factor']}))"]
     wide = "" if storage["dtype"] == "float32" or storage["format"] == "csr" else ".float()"
     if storage["format"] == "csr":
         return [f"{target}.add_({spikes}.float() @ {w})"]

@@ -24,8 +24,8 @@ register_layer_op(LayerOp(
 def opaque_objects(ir: nx.DiGraph) -> list[str]:
     """``"layer 'X' (MyNodes)"`` for every opaque layer and connection."""
     found = [f"layer {name!r} ({a['cls']})" for name, a in ir.nodes(data=True) if a["op"] == OPAQUE_LAYER]
-    found += [f"connection {s}->{t} ({a['cls']})" for s, t, a in ir.edges(data=True)
-              if a["op"] == OPAQUE_CONNECTION]
+    found += [f"connection {s}->{t} ({a['cls']}: {a.get('reason', 'its own compute / update')})"
+              for s, t, a in ir.edges(data=True) if a["op"] == OPAQUE_CONNECTION]
     return found
 
 

@@ -26,10 +26,20 @@ def has_own_step(obj) -> bool:
     from snnc.network.nodes import Nodes
     from snnc.network.topology import AbstractConnection
 
+    from snnc.network.multicompartment import MulticompartmentConnection
+
     cls = type(obj)
     if isinstance(obj, Nodes):
         return cls.forward is not Nodes.forward
-    return cls.compute is not AbstractConnection.compute or cls.update is not AbstractConnection.update
+    base = MulticompartmentConnection if isinstance(obj, MulticompartmentConnection) else AbstractConnection
+    return cls.compute is not base.compute or cls.update is not base.update
+
+
+def eager_reason(connection) -> str | None:
+    """Why one of snnc's own connections runs eagerly (an opaque op), or None: a
+    feature pipeline the ``fuse`` pass cannot fold."""
+    why = getattr(connection, "why_eager", None)
+    return why() if callable(why) else None
 
 
 def layer_attrs(layer, index: int = 0) -> dict:
@@ -51,9 +61,10 @@ def layer_attrs(layer, index: int = 0) -> dict:
 def connection_attrs(connection, index: int = 0) -> dict:
     """A connection's IR edge attributes; one with its own ``compute`` / ``update`` is
     opaque."""
-    opaque = has_own_step(connection)
+    reason = "its own compute / update" if has_own_step(connection) else eager_reason(connection)
+    opaque = reason is not None
     return dict(op=OPAQUE_CONNECTION if opaque else connection.ir_op, cls=type(connection).__name__,
-                index=index, params={} if opaque else connection.ir_params(),
+                index=index, **({"reason": reason} if opaque else {}), params={} if opaque else connection.ir_params(),
                 state={} if opaque else connection.ir_state(),
                 options={} if opaque else connection.ir_options(),
                 **({"module": connection} if opaque else {}))

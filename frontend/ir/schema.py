@@ -9,7 +9,8 @@ A network is a ``networkx.DiGraph``:
   ``options`` (name -> static python value: flags that change the generated code).
 * **edge** ``(source, target)`` = a connection. Attributes: ``op``, ``index``,
   ``params`` (``w`` ``[source.n, target.n]``, bounds, bias, the learning rule's
-  parameters), ``state`` (incl. the rule's state), ``options`` (``rule``: a
+  parameters; a ``multicompartment`` edge has its features' values ``f0``, ``f1``, … instead,
+  until the ``fuse`` pass folds them), ``state`` (incl. the rule's state), ``options`` (``rule``: a
   :class:`RuleSchema` name, ``reduction``, the rule's flags).
 * **graph** attributes: ``dt`` (float > 0), ``batch_size`` (int >= 1),
   ``learning`` (bool), ``monitors`` (list of :class:`MonitorSpec`),
@@ -176,13 +177,27 @@ RULE_OPTIONS = ("rule", "reduction") + tuple(sorted({o for r in RULE_SCHEMAS.val
 register_op(OpSchema(
     name="dense",
     kind=CONNECTION,
-    doc="I_target += s_source.float() @ w (+ b); w in [wmin, wmax]; at the end of a run, "
-        "if norm: w[:, j] *= norm / sum_i |w[i, j]| (a zero sum divides by 1); "
+    doc="I_target += s_source.float() @ (w * factor) (+ b; factor only when given); w in [wmin, wmax]; "
+        "at the end of a run (every step after propagating if norm_each_step), if norm: w[:, j] *= "
+        "norm / sum_i |w[i, j]| (signed sums if norm_signed; a zero sum divides by 1); "
         "while learning with weight_decay: w *= 1 - weight_decay every step.",
     params=("w", "wmin", "wmax"),
-    optional_params=("b", "norm", "weight_decay") + WEIGHT_PARAMS + RULE_PARAMS,
-    options=RULE_OPTIONS,
+    optional_params=("b", "factor", "norm", "weight_decay") + WEIGHT_PARAMS + RULE_PARAMS,
+    options=RULE_OPTIONS + ("norm_signed", "norm_each_step", "fused"),
     weight_shape=lambda source, target, options: (math.prod(source), math.prod(target)),
+))
+
+register_op(OpSchema(
+    name="multicompartment",
+    kind=CONNECTION,
+    doc="A feature pipeline f0, f1, ... (options pipeline: (class, op) each; params fk: [n_src, n_tgt] "
+        "or one value): A = prod of the mul features, O = sum of the add/sub features, each times the "
+        "mul features after it; I_target += s_source @ A + sum_i O[i, :]. options main: the feature "
+        "kept as w (it learns with the rule's params, or has the norm: w[:, j] *= norm / sum_i w[i, j], "
+        "a zero sum divides by 1, at the end of a run or every step if norm_each_step). The fuse pass "
+        "turns it into a dense connection (w, factor, b).",
+    optional_params=("norm", "weight_decay") + RULE_PARAMS,
+    options=("pipeline", "main", "norm_each_step") + RULE_OPTIONS,
 ))
 
 

@@ -9,9 +9,10 @@ from snnc.learning import reward
 from snnc.learning.learning import (DiehlAndCook, Hebbian, LearningRule, NoOp, PostPre,
                                     WeightDependentPostPre)
 from snnc.learning.reward_rules import MSTDP, MSTDPET, Rmax
+from snnc.learning import MCC_learning  # noqa: E402  (after the rules it builds on)
 
 RULES: tuple[type[LearningRule], ...] = (NoOp, PostPre, Hebbian, WeightDependentPostPre, DiehlAndCook,
                                          MSTDP, MSTDPET, Rmax)
 
-__all__ = ["DiehlAndCook", "Hebbian", "LearningRule", "MSTDP", "MSTDPET", "NoOp", "PostPre", "RULES",
+__all__ = ["DiehlAndCook", "Hebbian", "LearningRule", "MCC_learning", "MSTDP", "MSTDPET", "NoOp", "PostPre", "RULES",
            "Rmax", "WeightDependentPostPre", "reward"]

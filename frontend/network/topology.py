@@ -252,7 +252,10 @@ from snnc.network.conv_connections import (Conv1dConnection, Conv2dConnection, C
                                            MaxPoo3dConnection)
 from snnc.network.local_connections import (LocalConnection, LocalConnection1D, LocalConnection2D,  # noqa: E402
                                             LocalConnection3D)
+from snnc.network.multicompartment import (AbstractMulticompartmentConnection,  # noqa: E402
+                                           MulticompartmentConnection)
 
 __all__ = ["AbstractConnection", "Connection", "SparseConnection", "Conv1dConnection", "Conv2dConnection", "Conv3dConnection",
            "LocalConnection", "LocalConnection1D", "LocalConnection2D", "LocalConnection3D", "MaxPool1dConnection", "MaxPool2dConnection", "MaxPool3dConnection",
-           "MaxPoo3dConnection", "MeanFieldConnection"]
+           "MaxPoo3dConnection", "MeanFieldConnection", "AbstractMulticompartmentConnection",
+           "MulticompartmentConnection"]

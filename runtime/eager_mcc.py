@@ -1,0 +1,173 @@
+"""Eager steps of a ``MulticompartmentConnection`` whose pipeline is not folded.
+
+The ``fuse`` pass compiles pipelines of static features. The rest (Probability,
+MeanField, the adaptation features, sub-features, per-sample values, averaged or
+polarity-enforcing rules) run here, on the torch backend, as an opaque op:
+``compute`` folds each feature's value of this step into the signal (spec 4.8), and a
+feature's ``update`` runs its rule from the same rule definitions the compiler
+renders (:func:`snnc.runtime.eager.rule_update`), then the MCC base update.
+"""
+from __future__ import annotations
+
+import torch
+
+from snnc.errors import SnncError
+from snnc.runtime.eager import _context, rule_update
+
+
+def _adaptation_value(feature, spikes: torch.Tensor) -> torch.Tensor:
+    """The adaptation features' effective mask (batch 1): the synapses' activity is
+    written to a history of ``H`` columns on steps with a spike (and the first); every
+    ``H`` writes an MLP decides how each synapse's mask moves."""
+    if spikes.shape[0] != 1:
+        raise SnncError(f"{type(feature).__name__} feature {feature.name!r}: runs at batch size 1 only, "
+                        f"got {spikes.shape[0]}")
+    value = feature.dense_value
+    w1, w2 = (v.to(value.device) for v in feature.ann_values)
+    width = w1.shape[1]
+    synapses = value.numel()
+    if feature.history is None or feature.history.shape != (synapses, width):
+        feature.history = torch.zeros(synapses, width, dtype=torch.bool, device=value.device)
+        feature.effective_value = torch.zeros_like(value, dtype=torch.float32)
+        feature.counter = 0
+        first = True
+    else:
+        first = False
+    active = spikes[0].reshape(-1, 1).expand(value.shape) != 0
+    if first or bool(active.any()):
+        feature.history[:, feature.counter % width] = active.reshape(-1)
+        feature.counter += 1
+        if feature.counter % width == 0:
+            hidden = torch.relu(feature.history.float() @ w1.t())
+            decision = torch.tanh(hidden @ w2.t()).reshape(value.shape)
+            value.data.add_(decision * feature.const_update_rate + feature.const_decay).clamp_(-1.0, 1.0)
+            feature.effective_value = (value.detach() > 0).float()
+    return feature.effective_value
+
+
+def _enforce_polarity(feature) -> None:
+    """Every row keeps its sign: entries of a positive row that are <= 0 become +1e-4,
+    entries of a negative row that are >= 0 become -1e-4 (in place)."""
+    value = feature.dense_value.data
+    positive = feature.positive_mask.to(value.device)
+    value.copy_(torch.where(positive, torch.where(value > 0, value, 1e-4), torch.where(value < 0, value, -1e-4)))
+
+
+def _value(feature, spikes: torch.Tensor, deferred: list):
+    """This step's value of ``feature`` (None: no contribution)."""
+    from snnc.network import topology_features as tf
+
+    if isinstance(feature, tf.Normalization):
+        feature.parent.normalize()
+        return None
+    if isinstance(feature, tf.Updating):
+        feature_update(feature.parent)
+        return None
+    if isinstance(feature, tf.MeanField):
+        return spikes.float().mean()
+    if isinstance(feature, tf.AdaptationBaseSynapsHistory):
+        return _adaptation_value(feature, spikes)
+    if isinstance(feature, tf.Probability):
+        return torch.bernoulli(feature.dense_value.detach().float())
+    if isinstance(feature, tf.Degradation):
+        return feature.effective()
+    if isinstance(feature, tf.Weight):
+        if feature.enforce_polarity:
+            _enforce_polarity(feature)
+        if feature.norm_frequency == "time step":
+            deferred.append(feature.normalize)
+    return feature.dense_value.detach()
+
+
+def mcc_compute(connection, s: torch.Tensor) -> torch.Tensor:
+    """The target's input ``[B, *target.shape]``: ``s·A + Σ_i O[i, :]`` with this
+    step's feature values (per sample where a value has one row per sample)."""
+    batch = s.shape[0]
+    spikes = s.reshape(batch, -1)
+    n_src, n_tgt = connection.source.n, connection.target.n
+    factor = offset = None
+    deferred: list = []
+    for feature in connection.pipeline:
+        value = _value(feature, spikes, deferred)
+        if value is None:
+            continue
+        if value.dim() == 3 and value.shape[0] not in (1, batch):
+            raise SnncError(f"{connection.describe()}: feature {feature.name!r} holds values for "
+                            f"{value.shape[0]} samples, the batch has {batch}")
+        if feature.op == "mul":
+            factor = value if factor is None else value * factor
+            offset = None if offset is None else value * offset
+        elif feature.op == "add":
+            offset = value if offset is None else offset + value
+        else:
+            offset = -value if offset is None else offset - value
+    if factor is None:
+        factor = torch.ones((), device=spikes.device)
+    if not factor.is_floating_point():
+        factor = factor.float()
+    full = factor.expand(factor.shape[:-2] + (n_src, n_tgt)) if factor.dim() >= 2 else \
+        factor.reshape(()).expand(n_src, n_tgt)
+    signal = spikes.to(full.dtype)
+    out = torch.bmm(signal[:, None, :], full.expand(batch, n_src, n_tgt))[:, 0] if full.dim() == 3 else \
+        signal @ full
+    out = out.float()
+    if offset is not None:
+        offset = offset.float()
+        out = out + (offset.expand(*offset.shape[:-2], n_src, n_tgt) if offset.dim() >= 2 else
+                     offset.reshape(()).expand(n_src, n_tgt)).sum(dim=-2)
+    for callback in deferred:
+        callback()
+    if connection.traces:
+        connection.activity = out
+    return out.view(batch, *connection.target.shape)
+
+
+def _rule_attrs(feature, weights: torch.Tensor) -> dict:
+    """The dense-connection IR record of ``feature``'s rule over ``weights``, terms only
+    (no decay or clamp: the MCC base update follows)."""
+    rule = feature.rule
+    params = {**rule.ir_params(), "w": weights, "wmin": torch.tensor(-float("inf")),
+              "wmax": torch.tensor(float("inf"))}
+    params.pop("weight_decay", None)
+    return dict(op="dense", params=params, options=rule.ir_options())
+
+
+def feature_update(feature, **kwargs) -> None:
+    """One step of the feature's rule (spec 6.8): the rule's terms, averaged over the
+    last ``average_update`` steps when asked, then ``value *= 1 - decay``, polarity,
+    the clamp to the rule's range."""
+    rule = getattr(feature, "rule", None)
+    if rule is None or rule.ir_name is None or not kwargs.get("learning", True):
+        return
+    connection = feature.connection
+    source, target = connection.source, connection.target
+    value = feature.dense_value
+    batch = source.s.shape[0]
+    before = value.detach().clone()
+    working = value.data.float() if value.dtype != torch.float32 else value.data
+    if value.dim() == 3:                      # one value per sample: each learns from its own spikes
+        for b in range(value.shape[0]):
+            ctx = _context(_rule_attrs(feature, working[b]), source, target, 1, connection.dt)
+            rule_update(ctx, rule, source, target, connection.describe(), kwargs, slice(b, b + 1))
+    else:
+        ctx = _context(_rule_attrs(feature, working), source, target, batch, connection.dt)
+        rule_update(ctx, rule, source, target, connection.describe(), kwargs)
+    if working is not value.data:
+        value.data.copy_(working)
+    if rule.average_update > 0:
+        rule.updates = [*rule.updates[-(rule.average_update - 1):], value.data.float() - before.float()]
+        value.data.copy_(before)
+        if rule.continues_update:
+            value.data.add_(torch.stack(rule.updates).mean(0).to(value.dtype))
+        elif len(rule.updates) == rule.average_update:
+            value.data.add_(torch.stack(rule.updates).mean(0).to(value.dtype))
+            rule.updates = []
+    if rule.decay:
+        value.data.mul_(1.0 - rule.decay)
+    if rule.initial_signs is not None:
+        value.data.masked_fill_(torch.sign(value.data) != rule.initial_signs.to(value.device), 0.0)
+    low, high = rule.range
+    value.data.clamp_(low, high)
+
+
+__all__ = ["feature_update", "mcc_compute"]
