@@ -92,11 +92,11 @@ def bind_arguments(ir: nx.DiGraph, module: CompiledModule) -> dict[str, torch.Te
             values[wanted[(name, var)]] = value
     lowered = module.ir
     for edge in ir.edges:
-        if ir.edges[edge]["op"] not in CONNECTION_OPS:   # opaque: binds its own object
-            continue
         attrs = ir.edges[edge]
         if attrs["op"] == MULTICOMPARTMENT:        # folded from the current feature values
             attrs = fused_attrs(attrs, ir.nodes[edge[0]]["n"], ir.nodes[edge[1]]["n"])
+        if attrs["op"] not in CONNECTION_OPS:       # opaque: binds its own object
+            continue
         attrs = {**attrs, "storage": lowered.edges[edge]["storage"],
                  "propagation": lowered.edges[edge]["propagation"]}
         ctx = ConnectionContext(edge, attrs, ir.nodes[edge[0]], ir.nodes[edge[1]],
