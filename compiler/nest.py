@@ -54,8 +54,9 @@ class Operand:
     ``ref``: the generated buffer name; ``shape``: the logical shape indexed by the nest
     (``"B"`` for the batch dimension); ``flat``: the buffer is ``[B, n]`` and the logical
     dimensions after the batch are linearised; ``table``: 16-bit storage, ``ref`` holds
-    bit patterns decoded by this float32 table; ``scalar``: a 0-d argument, used without
-    indices; ``dtype``: the buffer's dtype name (reads are float32 in every backend).
+    bit patterns decoded by this float32 table; ``decode``: 16-bit storage read through
+    this scalar function instead (numba's CPU target); ``scalar``: a 0-d argument, used
+    without indices; ``dtype``: the buffer's dtype name (reads are float32 in every backend).
     """
 
     ref: str
@@ -64,6 +65,7 @@ class Operand:
     table: str | None = None
     scalar: bool = False
     dtype: str = "float32"
+    decode: str | None = None
 
 
 @dataclass(frozen=True)

@@ -155,13 +155,14 @@ def feature_update(feature, **kwargs) -> None:
     if working is not value.data:
         value.data.copy_(working)
     if rule.average_update > 0:
-        rule.updates = [*rule.updates[-(rule.average_update - 1):], value.data.float() - before.float()]
+        rule.updates.append(value.data.float() - before.float())       # in place: no rebind
+        del rule.updates[:-rule.average_update]
         value.data.copy_(before)
         if rule.continues_update:
             value.data.add_(torch.stack(rule.updates).mean(0).to(value.dtype))
         elif len(rule.updates) == rule.average_update:
             value.data.add_(torch.stack(rule.updates).mean(0).to(value.dtype))
-            rule.updates = []
+            rule.updates.clear()
     if rule.decay:
         value.data.mul_(1.0 - rule.decay)
     if rule.initial_signs is not None:

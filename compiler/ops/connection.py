@@ -36,6 +36,7 @@ from snnc.compiler.nest import BATCH, Domain, Nest, Operand, substitute
 from snnc.compiler.ops.csrm import windowed
 from snnc.compiler.ops.opaque import calls_normalize, is_opaque
 from snnc.compiler.ops.rules import RULES
+from snnc.compiler.render.half import DECODERS
 from snnc.ir.schema import RULE_SCHEMAS
 
 ArgValues = dict[str, torch.Tensor]
@@ -317,6 +318,11 @@ def build_operands(synapses: SynapseMap, ends: dict[str, tuple[str, str]],
     tables = {var.removesuffix("_table"): ref for var, ref, _, _ in args if var.endswith("_table")}
     for var, ref, dtype, shape in args:
         if var.endswith("_table"):
+            continue
+        decoder = next((fn for suffix, fn in DECODERS.items() if var.endswith(f"_{suffix}")), None)
+        if decoder is not None:                      # 16-bit patterns widened as read (numba)
+            role = var.rsplit("_", 1)[0]
+            roles[role] = Operand(ref, w_shape if role == "w" else tuple(shape), dtype=dtype, decode=decoder)
             continue
         role = var.removesuffix("_bits")
         logical = w_shape if role in ("w", "wmin", "wmax", "mask", "nu0", "nu1", "field_mask", "dales_rule",

@@ -36,9 +36,13 @@ def storage_of(attrs: dict) -> dict[str, str]:
 
 def weight_values(args: dict, name: str, values: torch.Tensor, backend: str) -> None:
     """Weights for a backend: torch takes any float tensor; numba reads float32, or
-    16-bit patterns through a decode table (``name_bits``, ``name_table``)."""
+    16-bit patterns (``name_float16`` / ``name_bfloat16``) widened as they are loaded
+    (:mod:`snnc.compiler.render.half`); numba-cuda reads the patterns through a decode
+    table (``name_bits``, ``name_table``)."""
     if backend == "torch" or values.dtype == torch.float32:
         args[name] = values
+    elif backend == "numba":
+        args[f"{name}_{str(values.dtype).removeprefix('torch.')}"] = values.contiguous().view(torch.uint16)
     else:
         args[f"{name}_bits"] = values.contiguous().view(torch.uint16)
         args[f"{name}_table"] = decode_table(values.dtype)
@@ -53,7 +57,7 @@ def synapse_map(ctx: ConnectionContext) -> SynapseMap:
 
 def bind(ctx: ConnectionContext) -> dict[str, torch.Tensor]:
     """Arguments per storage: dense ``w`` (the network's own tensor when float32, so
-    in-place updates reach it), or CSR arrays ``w_indptr``/``w_indices``/``w_data`` with
+    in-place updates reach it), or CSR arrays ``w_indptr``/``w_indices`` (int32)/``w_data`` with
     rows = sources (rows = targets for numba-cuda, which sums per target)."""
     params, backend = ctx.params, ctx.backend
     storage = storage_of(ctx.attrs)
@@ -67,14 +71,16 @@ def bind(ctx: ConnectionContext) -> dict[str, torch.Tensor]:
     elif backend == "torch":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            args["w"] = w.to(torch.float32).to_sparse_csr()
+            csr = w.to(torch.float32).to_sparse_csr()
+            args["w"] = torch.sparse_csr_tensor(csr.crow_indices().to(torch.int32), csr.col_indices().to(torch.int32),
+                                                csr.values(), csr.shape)
     else:
         rows = w.t() if backend == "numba-cuda" else w
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             csr = rows.to(torch.float32).contiguous().to_sparse_csr()
-        args["w_indptr"] = csr.crow_indices().contiguous()
-        args["w_indices"] = csr.col_indices().contiguous()
+        args["w_indptr"] = csr.crow_indices().to(torch.int32).contiguous()      # 4 bytes per index
+        args["w_indices"] = csr.col_indices().to(torch.int32).contiguous()
         weight_values(args, "w_data", csr.values().to(dtype).contiguous(), backend)
     if params.get("factor") is not None:
         args["factor"] = params["factor"].to(torch.float32).contiguous()

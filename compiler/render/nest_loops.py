@@ -86,7 +86,9 @@ class LoopNestRenderer:
         """The float32 value of a read (zero outside its tensor)."""
         operand = self.operands[read.role]
         element = self.element(read)
-        if operand.table is not None:
+        if operand.decode is not None:
+            code = f"{operand.decode}({element})"
+        elif operand.table is not None:
             code = f"{operand.table}[{element}]"
         elif operand.dtype != "float32":
             code = f"float32({element})"
@@ -261,7 +263,8 @@ class LoopNestRenderer:
         unrolled = range(ROWS_PER_PASS)
 
         def term(r: int) -> str:
-            element = f"{operand.table}[row{r}[j]]" if operand.table else f"row{r}[j]"
+            element = f"{operand.decode}(row{r}[j])" if operand.decode else \
+                f"{operand.table}[row{r}[j]]" if operand.table else f"row{r}[j]"
             return f"value{r} * {element}"
 
         total = f"{target}[j]"

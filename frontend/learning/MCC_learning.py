@@ -107,7 +107,7 @@ class MCC_LearningRule:
 
     def reset_state_variables(self) -> None:
         super().reset_state_variables()
-        self.updates = []
+        self.updates.clear()              # in place: a reset is not a change to rebind for
 
     def _apply(self, fn) -> None:
         for name, value in list(self._state.items()):

@@ -35,6 +35,7 @@ class MulticompartmentConnection(AbstractMulticompartmentConnection):
     """
 
     ir_op = "multicompartment"
+    untracked = frozenset({"activity"})          # written by each eager step
 
     def __init__(self, source: Nodes, target: Nodes, device=None, pipeline=None, manual_update: bool = False,
                  traces: bool = False, sparse_compute: bool = False, **kwargs) -> None:
@@ -104,7 +105,7 @@ class MulticompartmentConnection(AbstractMulticompartmentConnection):
         for feature in self.pipeline:
             if not isinstance(feature, STATIC_FEATURES):
                 return f"feature {feature.name!r} ({type(feature).__name__}) changes every step"
-            if feature.sparse and feature.dense_value.dim() == 3 and feature.dense_value.shape[0] > 1:
+            if feature.sparse and feature.value.dim() == 3 and feature.value.shape[0] > 1:
                 return f"feature {feature.name!r} holds one value per sample"
             if isinstance(feature, Weight) and feature.enforce_polarity:
                 return f"feature {feature.name!r} enforces polarity"

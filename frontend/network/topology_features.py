@@ -46,6 +46,7 @@ class AbstractFeature(Tracked):
     op = "mul"
     is_static = True
     default_range: tuple[float, float] = (-1.0, 1.0)
+    untracked = frozenset({"history", "counter", "effective_value"})     # written by eager steps
 
     def __init__(self, name: str, value=None, value_dtype=torch.float32, range=None, clamp_frequency=1,
                  norm=None, learning_rule=None, nu=None, reduction=None, enforce_polarity: bool = False,
@@ -112,8 +113,8 @@ class AbstractFeature(Tracked):
     @property
     def value(self) -> torch.Tensor | None:
         """The value: a dense tensor, or for a ``sparse`` feature a sparse COO tensor
-        ``[batch_size, n_src, n_tgt]`` (its dense twin is ``dense_value``)."""
-        if self._value is None or not self.sparse:
+        ``[batch_size, n_src, n_tgt]`` (``dense_value`` gives it dense)."""
+        if self._value is None or not self.sparse or self._value.layout == torch.sparse_coo:
             return self._value
         return self._value.to_sparse()
 
@@ -127,14 +128,21 @@ class AbstractFeature(Tracked):
                             f"{tuple(self._value.shape)}")
         if self.sparse and self._value is not None and tensor.dim() == 2:
             tensor = tensor.expand(self._value.shape).clone()
-        self._value = torch.nn.Parameter(tensor, requires_grad=False)
         rule = getattr(self, "rule", None)
+        if self.sparse and rule is not None and rule.ir_name is None:
+            self._value = tensor.to_sparse().coalesce()
+            return
+        self._value = torch.nn.Parameter(tensor, requires_grad=False)
         if rule is not None:
             rule.feature_value = self._value
 
     @property
     def dense_value(self) -> torch.Tensor | None:
-        """The value as a dense tensor (the one learning rules update in place)."""
+        """The value as a dense tensor: the feature's own (the one a learning rule
+        updates in place), or a dense copy of a sparse value that does not learn (kept
+        as sparse COO: only its non-zero entries use memory)."""
+        if self._value is not None and self._value.layout == torch.sparse_coo:
+            return self._value.to_dense()
         return self._value
 
     def initialize_value(self, n_src: int, n_tgt: int) -> torch.Tensor:
@@ -160,7 +168,7 @@ class AbstractFeature(Tracked):
                 raise SnncError(f"{owner}: only Probability, Weight, Bias and Intensity features can "
                                 f"share a value (parent {type(parent).__name__})")
             parent.prime_feature(connection, device, **kwargs)
-            self._value = parent.dense_value
+            self._value = parent._value
             self.sparse = parent.sparse
             self.rule = MCC_learning.NoOp(connection, feature_value=self._value)
             self.is_primed = True
@@ -190,6 +198,8 @@ class AbstractFeature(Tracked):
         rule = MCC_learning.NoOp if self.learning_rule is None else self.learning_rule
         self.rule = rule(connection, feature_value=self._value, range=self.range, nu=self.nu,
                          reduction=self.reduction, decay=self.decay, **options)
+        if self.sparse and self.rule.ir_name is None:       # fixed: only the non-zero entries
+            self._value = value.to_sparse().coalesce()
         self.is_primed = True
 
     # -- maintenance ------------------------------------------------------------------
@@ -197,6 +207,12 @@ class AbstractFeature(Tracked):
         """With a ``norm``: scale every target column of the value so that its signed sum
         over the sources is ``norm`` (a zero sum counts as 1); per sample when sparse."""
         if self.norm is None or self._value is None or self._value.dim() < 2:
+            return
+        if self._value.layout == torch.sparse_coo:
+            dense = self._value.to_dense()
+            sums = dense.sum(dim=-2, keepdim=True)
+            sums[sums == 0] = 1
+            self._value = (dense * (self.norm / sums)).to_sparse().coalesce()
             return
         value = self._value.data
         sums = value.sum(dim=-2, keepdim=True)
@@ -218,7 +234,7 @@ class AbstractFeature(Tracked):
 
     def tensors(self) -> list[torch.Tensor]:
         """Every tensor the feature holds (a run's fingerprint reads their versions)."""
-        found = [self._value] if self._value is not None else []
+        found = [self._value] if self._value is not None and self._value.layout == torch.strided else []
         if isinstance(self.norm, torch.Tensor):
             found.append(self.norm)
         return found
@@ -226,7 +242,10 @@ class AbstractFeature(Tracked):
     def _apply(self, fn) -> None:
         """Move the value (in place, so the rule's reference stays valid) and the norm."""
         if self._value is not None and self.parent_feature is None:
-            self._value.data = fn(self._value.data)
+            if self._value.layout == torch.sparse_coo:
+                self._value = fn(self._value)
+            else:
+                self._value.data = fn(self._value.data)
         if isinstance(self.norm, torch.Tensor):
             self.norm = fn(self.norm)
         rule = getattr(self, "rule", None)
