@@ -58,7 +58,7 @@ def test_cli_ir_text_json_dot(tmp_path, capsys):
     assert main(["ir", str(path)]) == 0
     text = capsys.readouterr().out
     assert text.splitlines()[0].startswith("graph dt=1 batch_size=1")
-    assert "layer B lif(LIFNodes) shape=[1000]" in text and "step 0 propagate A->B" in text
+    assert "layer B lif(LIFNodes) shape=[1000]" in text and "step 0 accumulate B <- A->B + B->B" in text
     assert "buffer B_v state f32[B,1000]" in text
     assert main(["ir", str(path), "--after", "schedule"]) == 0
     assert "buffer " not in capsys.readouterr().out

@@ -46,7 +46,9 @@ def test_every_kernel_lowers_to_ptx(build, inputs, tmp_path):
     kernels = [line for line in result.stdout.splitlines() if "bytes of PTX" in line]
     expected = program.source.count("@cuda.jit")
     assert len(kernels) == expected and expected > 0
-    assert any(line.startswith("propagate_") for line in kernels)
+    assert any(line.startswith(("propagate_", "accumulate_")) for line in kernels)
+    if build is guide_network:          # both connections into B summed by one kernel
+        assert any(line.startswith("accumulate_B") for line in kernels)
     assert any(line.startswith("update_") for line in kernels)
 
 

@@ -16,8 +16,9 @@ from snnc.compiler.elementwise import names_used, split_stages
 from snnc.compiler.render.scalar import render_row, render_scalar, render_shared
 from snnc.compiler.emit.plan import BufferSpec
 from snnc.compiler.emit.schedule_emitter import ScheduleEmitter, indent
-from snnc.compiler.nest import Nest, Operand
+from snnc.compiler.nest import Nest, Operand, reads_in
 from snnc.compiler.ops import LAYER_OPS
+from snnc.compiler.ops.csrm import windowed
 from snnc.compiler.render.nest_loops import LoopNestRenderer
 from snnc.ir.schema import ScheduledOp
 
@@ -96,6 +97,63 @@ class NumbaCudaEmitter(ScheduleEmitter):
         name = self.kernel_name(f"{_identifier(what)}_{self.plan.prefixes[edge]}")
         kernel = Kernel(name, params, [d.name for d in kept], extents, body)
         return self.launch(kernel)
+
+    def emit_accumulate(self, op: ScheduledOp, first: bool) -> list[str]:
+        """One kernel for the group's propagations into the layer (one thread per input
+        element, each connection's sum added in the group's order, so the numbers are
+        those of one kernel per connection); a connection with a per-source stage or a
+        response window launches its own kernels, in its place."""
+        lines = [f"# {op.label()}, one kernel"]
+        pending: list[tuple[Nest, dict[str, Operand], tuple[str, str], bool]] = []
+        starts = first
+
+        def flush() -> None:
+            if pending:
+                lines.extend(self.fused_kernel(op.target, pending))
+                pending.clear()
+
+        for edge in op.detail["edges"]:
+            ctx, connection_op = self.context(edge)
+            if connection_op.pre_statements or windowed(ctx):
+                flush()
+                lines.extend(self.emit_propagate(ScheduledOp("propagate", edge), starts))
+                starts = False
+                continue
+            operands = self.operands(edge)
+            for nest in self.propagate_nests(edge):
+                if nest.output_role != "I_post":
+                    flush()
+                    lines.extend(self.emit_nest(nest, operands, edge))
+                    continue
+                if pending and [d for d in pending[0][0].domains if d.name in pending[0][0].output_indices()] != \
+                        [d for d in nest.domains if d.name in nest.output_indices()]:
+                    flush()
+                pending.append((nest, operands, edge, starts))
+                starts = False
+        flush()
+        return lines
+
+    def fused_kernel(self, layer: str, parts: list) -> list[str]:
+        kept = [parts[0][0].domain(name) for name in parts[0][0].output_indices()]
+        bound = frozenset(d.name for d in kept)
+        body: list[str] = []
+        params: list[str] = []
+        extents: list[str] = []
+        for nest, operands, edge, starts in parts:
+            renderer = LoopNestRenderer(nest, operands, bound=bound)
+            part = renderer.element_body(init_zero=starts)
+            store = f"{renderer.element(reads_in(nest.output)[0])} = acc"
+            if body and body[-1] == store and part[0] == f"acc = {store.split(' = ')[0]}":
+                body.pop()                  # the sum stays in a register between connections
+                part = part[1:]
+            body += [f"# {nest.label}", *part]
+            for role in nest.roles():
+                for ref in (operands[role].ref, operands[role].table):
+                    if ref and ref not in params:
+                        params.append(ref)
+            extents = extents or [renderer.bound_code(d.stop) for d in kept]
+        name = self.kernel_name(f"accumulate_{self.plan.prefixes[layer]}")
+        return self.launch(Kernel(name, params, [d.name for d in kept], extents, body))
 
     def emit_external(self, op: ScheduledOp) -> list[str]:
         return []

@@ -225,6 +225,13 @@ class ScheduleEmitter(ABC):
         lines = [f"# {ctx.label} propagate ({ctx.attrs['op']}, {self.backend} fast path)", *fast()]
         return lines + self.nests_block(nests[1:], op.target)
 
+    def emit_accumulate(self, op: ScheduledOp, first: bool) -> list[str]:
+        """Every connection of the group in order (a backend may sum them in one pass)."""
+        lines = [f"# {op.label()}"]
+        for k, edge in enumerate(op.detail["edges"]):
+            lines += self.emit_propagate(ScheduledOp("propagate", edge), first and k == 0)
+        return lines
+
     def emit_opaque(self, op: ScheduledOp) -> list[str]:
         """Code calling an opaque op's own Python (only the torch backend can)."""
         raise ValueError(f"{self.backend} emitter: cannot call the opaque {op.label()} "
@@ -243,6 +250,8 @@ class ScheduleEmitter(ABC):
                     *self.emit_opaque(op)]
         if op.action == "propagate":
             return self.emit_propagate(op, first)
+        if op.action == "accumulate":
+            return self.emit_accumulate(op, first)
         if op.action == "external":
             if not self.has_scratch(op.target):
                 return []
@@ -273,7 +282,7 @@ class ScheduleEmitter(ABC):
         for op in self.ir.graph["schedule"]:
             first = False
             receiver = op.target[1] if op.action == "propagate" else op.target
-            adds = op.action == "propagate" or op.action == "update" and self.layer_nests(op.target)[0] \
+            adds = op.action in ("propagate", "accumulate") or op.action == "update" and self.layer_nests(op.target)[0] \
                 or op.action == "external" and self.has_scratch(op.target)
             if adds and receiver not in zeroed:
                 first = True

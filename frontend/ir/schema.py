@@ -428,7 +428,9 @@ class ScheduledOp:
     """One entry of the per-step schedule.
 
     ``action`` is one of ``propagate`` (a connection adds its source's spikes into
-    its target's input), ``external`` (a run input is added to a layer's input),
+    its target's input), ``accumulate`` (the ``fuse`` pass's group of every compiled
+    propagation into one layer, ``detail["edges"]`` in order: one pass over the
+    target where the backend can), ``external`` (a run input is added to a layer's input),
     ``update`` (a layer's node update), ``learn`` (a connection's per-step weight
     update), ``record`` (a monitor writes this step), ``normalize`` (end of run).
     """
@@ -439,4 +441,6 @@ class ScheduledOp:
 
     def label(self) -> str:
         name = "->".join(self.target) if isinstance(self.target, tuple) else self.target
+        if self.action == "accumulate":
+            return f"accumulate {name} <- {' + '.join('->'.join(e) for e in self.detail['edges'])}"
         return f"{self.action} {name}"
