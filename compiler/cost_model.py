@@ -81,7 +81,7 @@ def choose_storage(ir: nx.DiGraph, edge: tuple[str, str], options: CompileOption
     formats = CONNECTION_OPS[ir.edges[edge]["op"]].storage_formats
     if formats == ("csr",):             # stored sparse by the network itself (SparseConnection)
         return {"format": "csr", "dtype": dtype}
-    if (options.backend == "torch" and not options.fast_paths) or ir.edges[edge]["params"].get("factor") is not None:
+    if (options.backend == "torch" and not options.fast_paths) or any(ir.edges[edge]["params"].get(k) is not None for k in ("factor", "prob")):
         formats = ("dense",)
     sparse = "csr" in formats and w.numel() >= CSR_MIN_SIZE and density(w) <= CSR_MAX_DENSITY
     fmt = "csr" if sparse else "dense"

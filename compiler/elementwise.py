@@ -3,7 +3,8 @@
 A layer op's update is a list of assignments in Python syntax over per-neuron names
 (see :mod:`snnc.compiler.ops.base`). Functions: ``where(c, a, b)``, ``max(a, b)``,
 ``min(a, b)``, ``exp(a)``, ``abs(a)``, ``floor(a)``, ``pow(a, b)``, ``to_float(a)``, ``nonzero(a)``,
-and three reductions: ``sum_b(a)`` (over the samples of the batch), ``sum_n(a)`` (over
+``uniform_hash(seed, index)`` (a uniform number per step seed and integer index, the same on
+every backend: :mod:`snnc.compiler.render.hashing`), and three reductions: ``sum_b(a)`` (over the samples of the batch), ``sum_n(a)`` (over
 a sample's neurons) and ``rank_n(a)`` (the exclusive running sum over a sample's
 neurons in flattened order). Window state (a per-neuron history ``[B, W, n]``, oldest
 first) is read and written only through ``wdot(kernel, window)`` (``sum_k kernel[k] *
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 FUNCTIONS = ("where", "max", "min", "exp", "abs", "floor", "pow", "to_float", "nonzero", "sum_b",
-             "sum_n", "rank_n", "push", "wdot")
+             "sum_n", "rank_n", "push", "wdot", "uniform_hash")
 REDUCTIONS = {"sum_b": "shared", "sum_n": "row", "rank_n": "row"}
 
 
@@ -103,6 +104,7 @@ class TorchExpr(ast.NodeTransformer):
             "sum_n": "({0}).sum(1, keepdim=True)", "rank_n": "torch.cumsum({0}, 1) - ({0})",
             "push": "torch.cat(({0}[:, 1:], ({1})[:, None]), 1)",
             "wdot": "torch.einsum('k,bkn->bn', {0}, {1})",
+            "uniform_hash": "uniform_hash({0}, {1})",
         }.get(name)
         if code is not None:
             return ast.parse(code.format(*[ast.unparse(a) for a in args]), mode="eval").body

@@ -133,6 +133,7 @@ class NumbaEmitter(ScheduleEmitter):
             *(["import numpy as np"] if "np." in source else []),
             f"from numba import {', '.join(imports)}",
             *([f"from snnc.compiler.render.half import {', '.join(decoders)}"] if decoders else []),
+            *(["from snnc.compiler.render.hashing import uniform_hash"] if "uniform_hash(" in source else []),
             "",
             "",
             f"@njit(cache=True, nogil=True, error_model=\"numpy\"{', parallel=True' if parallel else ''})",

@@ -177,6 +177,8 @@ def build_plan(ir: nx.DiGraph, backend: str) -> BufferPlan:
             add(BufferSpec(plan.name(edge, var), "arg", edge, var, dtype_name(value.dtype),
                            tuple(value.shape)))
             plan.values[plan.name(edge, var)] = value
+        for var, shape in op.random(ctx).items():
+            add(BufferSpec(plan.name(edge, var), "random", edge, var, "float32", shape))
         kinds = rule_state_kinds(ctx.attrs)
         for var, value in ctx.attrs["state"].items():        # per-sample connection state
             shape = {"pre": (ctx.source["n"],), "post": (ctx.target["n"],),

@@ -61,7 +61,7 @@ class ScheduleEmitter(ABC):
             if spec is not None and spec.role in ("state", "scratch"):
                 ends[role] = (spec.name, spec.dtype)
         args = [(spec.var, spec.name, spec.dtype, spec.shape) for spec in self.plan.buffers
-                if spec.owner == edge and spec.role in ("arg", "temp", "mask", "run")]
+                if spec.owner == edge and spec.role in ("arg", "temp", "mask", "run", "random")]
         states = {var: (self.plan.name(edge, var), self.plan.find(edge, var, "state").dtype, kind)
                   for var, kind in rule_state_kinds(ctx.attrs).items()}
         return build_operands(op.synapse_map(ctx), ends, args, weight_shape(ctx), states)

@@ -117,7 +117,8 @@ class ConnectionOp:
     before propagation. ``couples_samples``: its output mixes the samples of a batch.
     ``weight_view``: the logical shape its map indexes ``w`` (and every ``w``-shaped
     argument and state) by, a view of the stored weights (a local layer's ``[C, F·P, K]``
-    as ``[C, F, *positions, *kernel]``).
+    as ``[C, F, *positions, *kernel]``). ``random``: the uniform numbers it reads per
+    run (name -> shape; ``("T",)``: one per step, read as ``name`` at step ``t``).
     """
 
     name: str
@@ -132,6 +133,7 @@ class ConnectionOp:
     pre_statements: tuple[str, ...] = ()
     state: dict[str, str] = field(default_factory=dict)
     couples_samples: bool = False
+    random: Callable[[ConnectionContext], dict[str, tuple]] = lambda ctx: {}
 
 
 CONNECTION_OPS: dict[str, ConnectionOp] = {}
@@ -247,6 +249,10 @@ def propagate_nests(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest]:
         pre, bias = pre.replace("s_pre[", "filtered[", 1), f"{bias} * res_total"
     if ctx.params.get("factor") is not None:          # a folded feature pipeline's fixed factor
         weight = f"{weight} * factor[{', '.join(synapses.weight)}]"
+    if ctx.params.get("prob") is not None:            # a Probability feature: Bernoulli per step
+        i, j = synapses.weight
+        drawn = f"uniform_hash(seed, {i} * {ctx.target['n']} + {j})"
+        weight = f"{weight} * where({drawn} < prob[{i}, {j}], 1.0, 0.0)"
     nests = [Nest(f"{ctx.label} propagate ({op})", synapses.all_domains(), post,
                   f"{pre} * {weight}", "add", guard=pre)]
     if ctx.params.get("b") is not None:
@@ -324,9 +330,12 @@ def build_operands(synapses: SynapseMap, ends: dict[str, tuple[str, str]],
             role = var.rsplit("_", 1)[0]
             roles[role] = Operand(ref, w_shape if role == "w" else tuple(shape), dtype=dtype, decode=decoder)
             continue
+        if var == "seed":                            # this step's seed of a per-run random row
+            roles[var] = Operand(f"{ref}[t]", scalar=True)
+            continue
         role = var.removesuffix("_bits")
         logical = w_shape if role in ("w", "wmin", "wmax", "mask", "nu0", "nu1", "field_mask", "dales_rule",
-                                   "factor") \
+                                   "factor", "prob") \
             else tuple(shape)
         if role == "filtered":
             roles[role] = Operand(ref, tuple(shapes[role]), flat=True, dtype=dtype)

@@ -84,6 +84,8 @@ def bind(ctx: ConnectionContext) -> dict[str, torch.Tensor]:
         weight_values(args, "w_data", csr.values().to(dtype).contiguous(), backend)
     if params.get("factor") is not None:
         args["factor"] = params["factor"].to(torch.float32).contiguous()
+    if params.get("prob") is not None:
+        args["prob"] = params["prob"].to(torch.float32).expand(params["w"].shape[-2:]).contiguous()
     if params.get("b") is not None:
         args["bias"] = params["b"].detach().to(torch.float32).expand(ctx.target["n"]).contiguous()
     if windowed(ctx):
@@ -118,8 +120,14 @@ def propagate_torch(ctx: ConnectionContext, names: dict[str, str]) -> list[str]:
     weights are widened to float32 first, so products and sums are float32."""
     spikes, target, w = names["s_pre"], names["I_post"], names["w"]
     storage = storage_of(ctx.attrs)
-    if ctx.params.get("factor") is not None:      # a folded pipeline: dense float32 weights
-        return [f"{target}.add_({spikes}.float() @ ({w} * {names['factor']}))"]
+    effective = w if storage["dtype"] == "float32" else f"{w}.float()"
+    if ctx.params.get("factor") is not None:      # a folded pipeline: dense weights
+        effective = f"{effective} * {names['factor']}"
+    if ctx.params.get("prob") is not None:        # a Probability feature: this step's mask
+        n_pre, n_post = ctx.source["n"], ctx.target["n"]
+        effective = f"{effective} * (synapse_uniforms({names['seed']}, {n_pre}, {n_post}, {w}.device) < {names['prob']})"
+    if effective != w and effective != f"{w}.float()":
+        return [f"{target}.add_({spikes}.float() @ ({effective}))"]
     wide = "" if storage["dtype"] == "float32" or storage["format"] == "csr" else ".float()"
     if storage["format"] == "csr":
         return [f"{target}.add_({spikes}.float() @ {w})"]
@@ -132,6 +140,7 @@ def propagate_torch(ctx: ConnectionContext, names: dict[str, str]) -> list[str]:
 DENSE = register_connection_op(ConnectionOp(
     name="dense", synapse_map=synapse_map, bind=bind, normalize=normalize, temps=temps,
     fast_paths={"torch": propagate_torch}, storage_formats=("dense", "csr"),
+    random=lambda ctx: {"seed": ("T",)} if ctx.params.get("prob") is not None else {},
 ))
 
 __all__ = ["DENSE", "decode_table", "storage_of", "weight_values"]

@@ -13,7 +13,11 @@ every step, so the connection is a dense one:
   with no add before it: ``w = f_M`` (the feature's own tensor, updated in place by
   its rule, clamped to its range, normalised by its norm), ``factor = Π_{mul k ≠ M}
   f_k`` (fixed, applied per synapse as the signal passes: ``s_i·w_ij·factor_ij``) and
-  ``b[j] = Σ_i O_ij``.
+  ``b[j] = Σ_i O_ij``;
+* a ``Probability`` feature (non-linear: a fresh Bernoulli draw per synapse and step)
+  with no add before it stays a per-synapse term of the propagation loop:
+  ``prob = f_P``, and synapse ``i → j`` transmits where ``uniform_hash(seed_t, i·n_tgt
+  + j) < prob_ij`` (:mod:`snnc.compiler.render.hashing`).
 
 So a pipeline never materialises a ``[batch, n_src, n_tgt]`` tensor: per step it
 costs what a dense connection costs. :func:`fused_attrs` is the one definition; the
@@ -35,15 +39,15 @@ def _full(value: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
     return value.reshape(()).expand(shape) if value.numel() == 1 else value.reshape(shape)
 
 
-def _fold(values: list[torch.Tensor], ops: list[str], shape: tuple[int, int], skip: int | None):
-    """``(A, O)`` over the pipeline, leaving out position ``skip`` (the main feature)
-    from ``A``; either may be None (all ones / all zeros)."""
+def _fold(values: list[torch.Tensor], ops: list[str], shape: tuple[int, int], skip: set[int]):
+    """``(A, O)`` over the pipeline, leaving out the positions in ``skip`` (the main
+    feature, a Probability) from ``A``; either may be None (all ones / all zeros)."""
     factor: torch.Tensor | None = None
     offset: torch.Tensor | None = None
     for k, (value, op) in enumerate(zip(values, ops)):
         v = _full(value, shape)
         if op == "mul":
-            if k == skip:
+            if k in skip:
                 continue
             factor = v if factor is None else v * factor
             offset = None if offset is None else v * offset
@@ -62,10 +66,12 @@ def fused_attrs(attrs: dict, n_src: int, n_tgt: int) -> dict:
     values = [params[f"f{k}"] for k in range(len(ops))]
     main = options.get("main")
     shape = (n_src, n_tgt)
-    factor, offset = _fold(values, ops, shape, main)
+    drawn = [k for k, kind in enumerate(kinds) if kind == "Probability"]
+    factor, offset = _fold(values, ops, shape, {main, *drawn})
     fused = dict(params)
     for k in range(len(ops)):
         del fused[f"f{k}"]
+    fused["prob"] = _full(values[drawn[0]], shape).to(torch.float32).contiguous() if drawn else None
     if main is None:
         w = factor if factor is not None else torch.ones(shape)
         if not w.is_floating_point():
@@ -80,6 +86,8 @@ def fused_attrs(attrs: dict, n_src: int, n_tgt: int) -> dict:
         if factor is not None:
             described += f"; factor = {' * '.join(f'f{k}' for k, op in enumerate(ops) if op == 'mul' and k != main)}"
     fused["b"] = None if offset is None else offset.to(torch.float32).sum(dim=0)
+    if drawn:
+        described += f"; prob = f{drawn[0]} (a Bernoulli mask per step)"
     if offset is not None:
         described += "; b[j] = sum_i O[i, j]"
     for bound, default in (("wmin", -math.inf), ("wmax", math.inf)):

@@ -169,6 +169,11 @@ class TorchNestRenderer:
                 return ast.parse(renderer.aligned(code, dims), mode="eval").body
 
             def visit_Name(self, node: ast.Name) -> ast.AST:
+                if node.id in renderer.domains and node.id not in renderer.operands:   # an index's value
+                    device = f"{renderer.operands[renderer.nest.output_role].ref}.device"
+                    extent = renderer.extent(renderer.domains[node.id])
+                    code = renderer.aligned(f"torch.arange({extent}, device={device})", [node.id])
+                    return ast.parse(code, mode="eval").body
                 operand = renderer.operands.get(node.id)
                 return ast.Name(operand.ref if operand else node.id, ast.Load())
 

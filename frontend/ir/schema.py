@@ -177,12 +177,13 @@ RULE_OPTIONS = ("rule", "reduction") + tuple(sorted({o for r in RULE_SCHEMAS.val
 register_op(OpSchema(
     name="dense",
     kind=CONNECTION,
-    doc="I_target += s_source.float() @ (w * factor) (+ b; factor only when given); w in [wmin, wmax]; "
+    doc="I_target += s_source.float() @ (w * factor * [u_t < prob]) (+ b; factor, prob only when given; "
+        "u_t[i, j] = uniform_hash(seed[t], i * n_target + j)); w in [wmin, wmax]; "
         "at the end of a run (every step after propagating if norm_each_step), if norm: w[:, j] *= "
         "norm / sum_i |w[i, j]| (signed sums if norm_signed; a zero sum divides by 1); "
         "while learning with weight_decay: w *= 1 - weight_decay every step.",
     params=("w", "wmin", "wmax"),
-    optional_params=("b", "factor", "norm", "weight_decay") + WEIGHT_PARAMS + RULE_PARAMS,
+    optional_params=("b", "factor", "prob", "norm", "weight_decay") + WEIGHT_PARAMS + RULE_PARAMS,
     options=RULE_OPTIONS + ("norm_signed", "norm_each_step", "fused"),
     weight_shape=lambda source, target, options: (math.prod(source), math.prod(target)),
 ))

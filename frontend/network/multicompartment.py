@@ -4,8 +4,9 @@ The connection has no ``w``: each feature folds its value into the signal (see
 :mod:`snnc.network.topology_features`), and the target receives
 ``s·A + Σ_i O[i, :]`` every step. A pipeline of static features (Weight, Bias,
 Mask, Intensity, Degradation) with at most one learning feature is compiled: the
-``fuse`` pass folds it into one effective weight and a constant per target.
-Anything else (Probability, MeanField, the adaptation features, sub-features,
+``fuse`` pass folds it into one effective weight and a constant per target; a
+Probability feature stays a per-synapse draw in the propagation loop.
+Anything else (MeanField, the adaptation features, sub-features,
 averaged or polarity-enforcing rules, per-sample values) runs eagerly on the torch
 backend, as an opaque op, and says so in a log line.
 """
@@ -17,7 +18,7 @@ from snnc.errors import SnncError
 from snnc.network.connection_base import AbstractConnection
 from snnc.network.nodes import Nodes
 from snnc.network.topology_features import (STATIC_FEATURES, AbstractFeature, AbstractSubFeature, Degradation,
-                                            Weight)
+                                            Probability, Weight)
 
 
 class AbstractMulticompartmentConnection(AbstractConnection):
@@ -101,9 +102,13 @@ class MulticompartmentConnection(AbstractMulticompartmentConnection):
 
     def why_eager(self) -> str | None:
         """Why this pipeline runs eagerly instead of compiled, or None."""
-        batch = self.source.batch_size or 1
+        drawn = [k for k, f in enumerate(self.pipeline) if isinstance(f, Probability)]
+        if len(drawn) > 1:
+            return "more than one Probability feature"
+        if drawn and any(f.op != "mul" for f in self.pipeline[:drawn[0]]):
+            return f"a Bias or Degradation comes before the Probability feature {self.pipeline[drawn[0]].name!r}"
         for feature in self.pipeline:
-            if not isinstance(feature, STATIC_FEATURES):
+            if not isinstance(feature, (*STATIC_FEATURES, Probability)):
                 return f"feature {feature.name!r} ({type(feature).__name__}) changes every step"
             if feature.sparse and feature.value.dim() == 3 and feature.value.shape[0] > 1:
                 return f"feature {feature.name!r} holds one value per sample"
@@ -114,6 +119,8 @@ class MulticompartmentConnection(AbstractMulticompartmentConnection):
                 return f"feature {feature.name!r}'s rule uses {reason}"
         if len(self._learners()) > 1:
             return "more than one feature learns"
+        if drawn and (drawn[0] in self._learners() or self.pipeline[drawn[0]].norm is not None):
+            return f"the Probability feature {self.pipeline[drawn[0]].name!r} learns or has a norm"
         normed = [k for k, f in enumerate(self.pipeline) if f.norm is not None]
         main = self.main_feature()
         if any(k != main for k in normed):
