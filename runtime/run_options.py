@@ -128,12 +128,14 @@ def prepare(network, steps: int, kwargs: dict) -> tuple[dict, dict]:
         if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
             raise SnncError(f"{owner}: expected a bool tensor, got "
                             f"{mask.dtype if isinstance(mask, torch.Tensor) else type(mask).__name__}")
-        if w is not None and w.layout != torch.strided:
+        if w is None:
+            raise SnncError(f"{owner}: a {type(connection).__name__} has no weights w to mask (a "
+                            "MulticompartmentConnection leaves synapses out with a Mask feature)")
+        if w.layout != torch.strided:
             raise SnncError(f"{owner}: the weights are sparse (a fixed pattern); leave synapses out with "
                             "the connection's sparsity instead of a mask")
-        if w is None or tuple(mask.shape) != tuple(w.shape):
-            raise SnncError(f"{owner}: mask shape {tuple(mask.shape)} differs from the weights' "
-                            f"{None if w is None else tuple(w.shape)}")
+        if tuple(mask.shape) != tuple(w.shape):
+            raise SnncError(f"{owner}: mask shape {tuple(mask.shape)} differs from the weights' {tuple(w.shape)}")
         structure.setdefault(key, {})["mask"] = True
         tensors[(key, "mask")] = mask.detach().to(w.device).contiguous()
     return structure, tensors

@@ -4,8 +4,10 @@ simulator) run the same IR on the same inputs and must agree.
 Weights are dyadic (multiples of 1/16), so every sum is exact whatever the order in
 which a backend adds it: spikes must be identical and states agree to 1e-5 (1e-3 for
 Izhikevich layers, whose intrinsic coupling is not dyadic and whose upswing amplifies
-the rounding of its sum). (The learning rules — PostPre, Hebbian,
-WeightDependentPostPre, MSTDP, MSTDPET, on dense or sparse connections — add multiples
+the rounding of its sum). Connections are dense, sparse or feature pipelines
+(MulticompartmentConnection: a Mask or a Probability, a learning Weight, a Bias).
+(The learning rules — PostPre, Hebbian,
+WeightDependentPostPre, MSTDP, MSTDPET, on dense, sparse or pipeline connections — add multiples
 of trace values, which are not dyadic; the drawn examples are fixed by ``derandomize``
 and were checked to stay clear of a threshold.) A drawn network
 whose neurons never spike is redrawn.
@@ -27,7 +29,9 @@ from snnc.conversion import PassThroughNodes, SubtractiveResetIFNodes
 from snnc.network.nodes import (AdaptiveLIFNodes, BoostedLIFNodes, CSRMNodes, CurrentLIFNodes,
                                 DiehlAndCookNodes, IFNodes, Input, IzhikevichNodes, LIFNodes,
                                 McCullochPitts, SRM0Nodes)
-from snnc.network.topology import Connection, Conv2dConnection, SparseConnection
+from snnc.learning import MCC_learning
+from snnc.network.topology import Connection, Conv2dConnection, MulticompartmentConnection, SparseConnection
+from snnc.network.topology_features import Bias, Mask, Probability, Weight
 
 SIMULATED = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
 BACKENDS = ["torch", "numba"] + (["numba-cuda"] if SIMULATED else [])
@@ -35,6 +39,9 @@ BACKENDS = ["torch", "numba"] + (["numba-cuda"] if SIMULATED else [])
 
 RULE_CLASSES = {"post_pre": PostPre, "hebbian": Hebbian, "weight_dependent": WeightDependentPostPre,
                 "mstdp": MSTDP, "mstdpet": MSTDPET}
+# a feature pipeline learns with the rule's MCC twin (no WeightDependentPostPre there: no rule)
+MCC_RULES = {"PostPre": MCC_learning.PostPre, "Hebbian": MCC_learning.Hebbian, "MSTDP": MCC_learning.MSTDP,
+             "MSTDPET": MCC_learning.MSTDPET, "WeightDependentPostPre": MCC_learning.NoOp}
 
 
 def dyadic(shape, generator, low=-16, high=48, scale=16.0) -> torch.Tensor:
@@ -87,7 +94,7 @@ def networks(draw):
             "refrac": st.sampled_from([0, 1, 2, 5]), "norm": st.booleans(), "dt": st.sampled_from([1.0, 0.5]),
             "weight_decay": st.sampled_from([0.0, 0.5]), "one_step": st.booleans(),
             "rule": st.sampled_from([None, "post_pre", "hebbian", "weight_dependent", "mstdp", "mstdpet"]),
-            "sparse": st.booleans(), "clamp": st.sampled_from([None, "clamp", "unclamp"]),
+            "sparse": st.booleans(), "mcc": st.booleans(), "clamp": st.sampled_from([None, "clamp", "unclamp"]),
             "per_step_mask": st.booleans(), "inject": st.booleans(), "weight_mask": st.booleans(),
         })),
         "seed": draw(st.integers(0, 2**16)),
@@ -128,6 +135,10 @@ def build(recipe) -> tuple[Network, dict[str, torch.Tensor]]:
         sparse = options.get("sparse") and source != target and type(post).__name__ != "CSRMNodes"
         if sparse:
             w = w * (torch.rand(w.shape, generator=generator) < 0.5)
+        if options.get("mcc") and not sparse and type(post).__name__ != "CSRMNodes":
+            network.add_connection(multicompartment(pre, post, w, bias, norm, decay, rule, generator),
+                                   source, target)
+            continue
         kind = SparseConnection if sparse else Connection
         network.add_connection(kind(pre, post, w=w, b=bias, norm=norm, weight_decay=decay, **rule), source, target)
     for name, layer in network.layers.items():
@@ -139,6 +150,28 @@ def build(recipe) -> tuple[Network, dict[str, torch.Tensor]]:
             raster = torch.rand(recipe["steps"], recipe["batch"], n, generator=generator) < recipe["density"]
             inputs[name] = raster.to(recipe["input_dtype"])
     return network, inputs
+
+
+def multicompartment(pre, post, w, bias, norm, decay, rule, generator) -> MulticompartmentConnection:
+    """The drawn connection as a feature pipeline (folded by the ``fuse`` pass): a Mask
+    (or a Probability) before the Weight, which learns with the drawn rule's MCC twin, and
+    the bias spread over the synapses of each target."""
+    gate = torch.rand(w.shape, generator=generator)
+    if torch.rand((), generator=generator) < 0.5:
+        pipeline = [Mask("m", gate < 0.75)]
+    else:
+        pipeline = [Probability("p", (gate * 4).floor() / 4)]        # 0, 1/4, 1/2, 3/4
+    learns = {}
+    if rule:
+        learns = dict(learning_rule=MCC_RULES[rule["update_rule"].__name__], nu=rule["nu"],
+                      range=[rule["wmin"], rule["wmax"]], decay=decay)
+        w = w.clamp(rule["wmin"], rule["wmax"])
+    pipeline.append(Weight("w", w, norm=norm, **learns))
+    if bias is not None:
+        share = torch.zeros(pre.n, post.n)
+        share[0] = bias                                        # the whole bias on the first row
+        pipeline.append(Bias("b", share))
+    return MulticompartmentConnection(pre, post, "cpu", pipeline=pipeline)
 
 
 def run_options(recipe, network: Network, steps: int) -> dict:
@@ -154,7 +187,8 @@ def run_options(recipe, network: Network, steps: int) -> dict:
     if options.get("inject") and "v" in network.layers[layer].ir_state():
         found["injects_v"] = {layer: dyadic((steps, n), generator, -8, 24, 4.0)}
     key, connection = next(iter(network.connections.items()))
-    if options.get("weight_mask") and connection.w.layout == torch.strided:
+    if options.get("weight_mask") and getattr(connection, "w", None) is not None \
+            and connection.w.layout == torch.strided:
         found["masks"] = {key: torch.rand(connection.w.shape, generator=generator) < 0.3}
     if any(type(c.update_rule).__name__.startswith("MSTDP") for c in network.connections.values()):
         found["reward"] = 0.5
@@ -175,8 +209,9 @@ def simulate(recipe, backend: str, **options) -> dict[str, torch.Tensor]:
                 **masks["second"])
     results = {f"{name}.{var}": monitor.get(var).float()
                for name, monitor in network.monitors.items() for var in monitor.state_vars}
-    results.update({f"{src}->{tgt}.w": (c.w.to_dense() if c.w.layout != torch.strided else c.w.data).float().clone()
-                    for (src, tgt), c in network.connections.items()})
+    for (src, tgt), c in network.connections.items():
+        w = c.feature_index["w"].dense_value if isinstance(c, MulticompartmentConnection) else c.w
+        results[f"{src}->{tgt}.w"] = (w.to_dense() if w.layout != torch.strided else w.data).float().clone()
     return results
 
 
@@ -200,11 +235,11 @@ def assert_agree(reference: dict, other: dict, backend: str, loose: set[str] = f
                                        msg=lambda m: f"{backend} {key}: {m}")
 
 
-def _recipe(rule: str, sparse: bool, seed: int) -> dict:
+def _recipe(rule: str, sparse: bool, seed: int, mcc: bool = False) -> dict:
     """An explicit recipe: a traced chain with a recurrent layer, learning on sparse or
     dense weights (the drawn ones need not pick every rule and type)."""
     options = dict(bias=True, per_neuron_thresh=False, lbound=False, refrac=2, norm=False, dt=1.0,
-                   weight_decay=0.0, one_step=False, rule=rule, sparse=sparse, clamp=None,
+                   weight_decay=0.0, one_step=False, rule=rule, sparse=sparse, mcc=mcc, clamp=None,
                    per_step_mask=False, inject=False, weight_mask=False)
     layers = [("input", "X0", 6, True, False), ("lif", "L0", 5, True, False), ("alif", "L1", 4, True, True)]
     return {"layers": layers, "edges": [("L0", "L1"), ("L1", "L1"), ("X0", "L0")], "batch": 2, "steps": 16,
@@ -215,6 +250,7 @@ def _recipe(rule: str, sparse: bool, seed: int) -> dict:
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(networks())
 @example(_recipe("mstdp", True, 3))
+@example(_recipe("post_pre", False, 5, mcc=True))
 def test_backends_agree_on_random_networks(recipe):
     reference = simulate(recipe, "torch")
     assume(any(value.any() for key, value in reference.items()
