@@ -16,23 +16,21 @@ from snnc.runtime.eager import _context, rule_update
 
 
 def _adaptation_value(feature, spikes: torch.Tensor) -> torch.Tensor:
-    """The adaptation features' effective mask (batch 1): the synapses' activity is
+    """The adaptation features' value this step (batch 1): the synapses' activity is
     written to a history of ``H`` columns on steps with a spike (and the first); every
-    ``H`` writes an MLP decides how each synapse's mask moves."""
+    ``H`` writes an MLP moves each synapse's mask, and the value becomes ``mask > 0``.
+    Until the first decision the value is zeros."""
     if spikes.shape[0] != 1:
         raise SnncError(f"{type(feature).__name__} feature {feature.name!r}: runs at batch size 1 only, "
                         f"got {spikes.shape[0]}")
     value = feature.dense_value
     w1, w2 = (v.to(value.device) for v in feature.ann_values)
     width = w1.shape[1]
-    synapses = value.numel()
-    if feature.history is None or feature.history.shape != (synapses, width):
-        feature.history = torch.zeros(synapses, width, dtype=torch.bool, device=value.device)
-        feature.effective_value = torch.zeros_like(value, dtype=torch.float32)
+    first = feature.history is None
+    if first:
+        feature.history = torch.zeros(value.numel(), width, dtype=torch.bool, device=value.device)
         feature.counter = 0
-        first = True
-    else:
-        first = False
+        value.data.zero_()                       # closed until the first decision
     active = spikes[0].reshape(-1, 1).expand(value.shape) != 0
     if first or bool(active.any()):
         feature.history[:, feature.counter % width] = active.reshape(-1)
@@ -40,9 +38,11 @@ def _adaptation_value(feature, spikes: torch.Tensor) -> torch.Tensor:
         if feature.counter % width == 0:
             hidden = torch.relu(feature.history.float() @ w1.t())
             decision = torch.tanh(hidden @ w2.t()).reshape(value.shape)
-            value.data.add_(decision * feature.const_update_rate + feature.const_decay).clamp_(-1.0, 1.0)
-            feature.effective_value = (value.detach() > 0).float()
-    return feature.effective_value
+            mask = feature.mask.to(value.device)
+            mask.add_(decision * feature.const_update_rate + feature.const_decay).clamp_(-1.0, 1.0)
+            feature.mask = mask
+            value.data.copy_((mask > 0).to(value.dtype))
+    return value.detach().float()
 
 
 def _enforce_polarity(feature) -> None:

@@ -7,9 +7,17 @@ import os
 # (SNNC_REAL_CUDA=1); numba reads this when it is first imported.
 if os.environ.get("SNNC_REAL_CUDA") != "1":
     os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+# Under pytest-xdist each worker gets one core: thread pools that each think they own the
+# machine slow every process down many times over.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for _name in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_name, "1")
 
 import pytest
 import torch
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    torch.set_num_threads(1)
 
 from snnc.network import Network
 from snnc.network.monitors import Monitor

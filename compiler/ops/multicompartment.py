@@ -80,7 +80,7 @@ def fused_attrs(attrs: dict, n_src: int, n_tgt: int) -> dict:
         fused["factor"] = None
         described = f"w = {' * '.join(f'f{k}' for k, op in enumerate(ops) if op == 'mul') or '1'}"
     else:
-        fused["w"] = values[main]
+        fused["w"] = values[main].reshape(shape)          # a view: in-place updates reach the feature
         fused["factor"] = None if factor is None else factor.to(torch.float32).contiguous()
         described = f"w = f{main} ({kinds[main]}, kept and updated in place)"
         if factor is not None:

@@ -46,7 +46,7 @@ class AbstractFeature(Tracked):
     op = "mul"
     is_static = True
     default_range: tuple[float, float] = (-1.0, 1.0)
-    untracked = frozenset({"history", "counter", "effective_value"})     # written by eager steps
+    untracked = frozenset({"history", "counter", "mask"})     # written by eager steps
 
     def __init__(self, name: str, value=None, value_dtype=torch.float32, range=None, clamp_frequency=1,
                  norm=None, learning_rule=None, nu=None, reduction=None, enforce_polarity: bool = False,
@@ -383,9 +383,11 @@ class AdaptationBaseSynapsHistory(AbstractFeature):
     The connection keeps, per synapse, the last ``H`` steps on which any source spiked
     (``H = ann_values[0].shape[1]``); every ``H`` such steps a two-layer MLP
     (``ann_values = [W1, W2]``, ReLU then tanh) maps each history to a decision ``d`` in
-    ``[-1, 1]`` and ``mask = clamp(mask + d·const_update_rate + const_decay, -1, 1)``; the
-    signal is multiplied by ``mask > 0``. Transmission starts closed (zeros) until the
-    first decision; ``reset_state_variables`` restores the initial mask.
+    ``[-1, 1]`` and ``mask = clamp(mask + d·const_update_rate + const_decay, -1, 1)``
+    (``mask`` starts as the given value); the signal is multiplied by ``value``, which
+    is zeros from the first step until the first decision and ``mask > 0`` (0 / 1)
+    after each one. As in BindsNET, ``reset_state_variables`` sets ``value`` back to the
+    initial mask itself (the continuous values, until the next decision).
     """
 
     is_static = False
@@ -401,15 +403,18 @@ class AdaptationBaseSynapsHistory(AbstractFeature):
         self.const_update_rate = float(const_update_rate)
         self.const_decay = float(self.default_const_decay if const_decay is None else const_decay)
         super().__init__(name, value, range=range, **kwargs)
-        self.initial = self._value.clone()
+        self.initial = self._value.clone().float()
+        self.mask = self.initial.clone()
         self.history = None
         self.counter = 0
-        self.effective_value = None
 
     def reset_state_variables(self) -> None:
         super().reset_state_variables()
         self._value.data.copy_(self.initial.to(self._value.device))
-        self.effective_value = (self._value.detach() > 0).float()
+
+    def _apply(self, fn) -> None:
+        super()._apply(fn)
+        self.initial, self.mask = fn(self.initial), fn(self.mask)
 
 
 class AdaptationBaseOtherSynaps(AdaptationBaseSynapsHistory):
