@@ -14,7 +14,20 @@ import pytest
 import torch
 
 import snnc
-from tests.test_ir_dump import guide_network, storage_network
+from tests.test_ir_dump import guide_network, mcc_network, storage_network
+
+
+def probability_network():
+    """mcc_network with a Probability feature: the hash device function and the per-step
+    seed in a kernel."""
+    from snnc.network.topology import MulticompartmentConnection
+    from snnc.network.topology_features import Probability, Weight
+
+    network = mcc_network()
+    h, y = network.layers["H"], network.layers["Y"]
+    pipeline = [Probability("p", torch.rand(40, 300)), Weight("w", torch.rand(40, 300))]
+    network.add_connection(MulticompartmentConnection(y, h, "cpu", pipeline=pipeline), "Y", "H")
+    return network
 
 
 def _lowering_available() -> str | None:
@@ -35,6 +48,7 @@ REASON = _lowering_available()
 @pytest.mark.parametrize("build, inputs", [
     (guide_network, {"A": torch.ones(2, 1, 100, dtype=torch.uint8)}),
     (storage_network, {"X": torch.ones(2, 1, 200, dtype=torch.bool)}),
+    (probability_network, {"X": torch.ones(2, 1, 200, dtype=torch.bool)}),
 ])
 def test_every_kernel_lowers_to_ptx(build, inputs, tmp_path):
     program = snnc.compile(build(), backend="numba-cuda")

@@ -9,9 +9,9 @@ fits in an int64 on every backend). A ``Probability`` feature transmits where
 batch, bit-identical in torch, numba and numba-cuda, reproducible with
 ``torch.manual_seed``, and computed only for the synapses a spike reaches.
 
-Three renderings of the one function: ``uniform_hash`` (numba, scalar),
-``uniform_hash_device`` (a numba-cuda device function), ``uniform_hash_tensor``
-(torch, on tensors of indices).
+One plain function, ``_uniform``, compiled three ways: ``uniform_hash`` (numba, scalar),
+``uniform_hash_device`` (a numba-cuda device function), ``uniform_hash_tensor`` (torch,
+on tensors of indices).
 """
 from __future__ import annotations
 
@@ -23,18 +23,10 @@ FIRST, SECOND = 0x7FEB352D, 0x5BD1E995
 SCALE = 1.0 / 16777216.0                  # 2^-24: the top 24 bits of the hash, exactly
 
 
-def _mix(x):
-    x = x ^ (x >> 16)
-    x = (x * FIRST) & MASK
-    x = x ^ (x >> 15)
-    x = (x * SECOND) & MASK
-    return x ^ (x >> 16)
-
-
-@njit(inline="always", cache=True)
-def uniform_hash(seed, index):
-    """float32 uniform in [0, 1) for ``seed`` (float in [0, 1)) and ``index`` (int)."""
-    x = int(seed * 16777216.0)
+def _uniform(seed, index):
+    """The one definition: ``seed`` a number (or 0-d tensor) in [0, 1), ``index`` an int
+    (or an int64 tensor); plain Python, compiled by numba and numba-cuda as it is."""
+    x = int(seed * 16777216.0)              # the step's seed: 24 bits
     x = x ^ (x >> 16)
     x = (x * FIRST) & MASK
     x = x ^ (x >> 15)
@@ -49,43 +41,24 @@ def uniform_hash(seed, index):
     return (x >> 8) * SCALE
 
 
-def _device():
-    from numba import cuda
-
-    @cuda.jit(device=True, inline=True)
-    def uniform_hash_device(seed, index):
-        x = int(seed * 16777216.0)
-        x = x ^ (x >> 16)
-        x = (x * FIRST) & MASK
-        x = x ^ (x >> 15)
-        x = (x * SECOND) & MASK
-        x = x ^ (x >> 16)
-        x = (x + index) & MASK
-        x = x ^ (x >> 16)
-        x = (x * FIRST) & MASK
-        x = x ^ (x >> 15)
-        x = (x * SECOND) & MASK
-        x = x ^ (x >> 16)
-        return (x >> 8) * SCALE
-
-    return uniform_hash_device
+uniform_hash = njit(inline="always", cache=True)(_uniform)
 
 
 def __getattr__(name: str):
     if name == "uniform_hash_device":            # made on first use: importing numba.cuda is slow
-        globals()[name] = _device()
+        from numba import cuda
+
+        globals()[name] = cuda.jit(device=True, inline=True)(_uniform)
         return globals()[name]
     raise AttributeError(name)
 
 
-def uniform_hash_tensor(seed: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """The same numbers for a tensor of int64 indices (any shape)."""
-    key = (seed * 16777216.0).long() if isinstance(seed, torch.Tensor) else int(seed * 16777216.0)
-    mixed = _mix(key if isinstance(key, torch.Tensor) else torch.tensor(key, dtype=torch.int64))
-    return ((_mix((mixed.to(index.device) + index) & MASK) >> 8).float() * SCALE)
+def uniform_hash_tensor(seed, index: torch.Tensor) -> torch.Tensor:
+    """The same numbers for a tensor of int64 indices (any shape), as float32."""
+    return _uniform(seed, index).to(torch.float32)
 
 
-def synapse_uniforms(seed: torch.Tensor, n_pre: int, n_post: int, device) -> torch.Tensor:
+def synapse_uniforms(seed, n_pre: int, n_post: int, device) -> torch.Tensor:
     """``[n_pre, n_post]`` uniforms of one step (the torch fast path)."""
     index = torch.arange(n_pre, device=device)[:, None] * n_post + torch.arange(n_post, device=device)
     return uniform_hash_tensor(seed, index)
