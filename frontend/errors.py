@@ -23,6 +23,12 @@ class SnncError(ValueError):
     """A layer, connection, monitor, input or option is not what snnc expects."""
 
 
+class SnncAssertionError(SnncError, AssertionError):
+    """An ``SnncError`` where BindsNET asserts (a rule without the traces it reads, a
+    ``DiehlAndCook`` rule without a finite ``wmax``): ported code that catches
+    ``AssertionError`` still does."""
+
+
 def _ours(filename: str) -> bool:
     return os.path.abspath(filename).startswith(_roots())
 

@@ -17,9 +17,10 @@ from snnc.runtime.eager import _context, rule_update
 
 def _adaptation_value(feature, spikes: torch.Tensor) -> torch.Tensor:
     """The adaptation features' value this step (batch 1): the synapses' activity is
-    written to a history of ``H`` columns on steps with a spike (and the first); every
-    ``H`` writes an MLP moves each synapse's mask, and the value becomes ``mask > 0``.
-    Until the first decision the value is zeros."""
+    written to a history of ``H`` columns on steps with a spike (and the first); on every
+    step at which the write count is a multiple of ``H`` (so again on silent steps after
+    it) an MLP moves each synapse's mask, and the value becomes ``mask > 0``. Until the
+    first decision the value is zeros."""
     if spikes.shape[0] != 1:
         raise SnncError(f"{type(feature).__name__} feature {feature.name!r}: runs at batch size 1 only, "
                         f"got {spikes.shape[0]}")
@@ -35,13 +36,13 @@ def _adaptation_value(feature, spikes: torch.Tensor) -> torch.Tensor:
     if first or bool(active.any()):
         feature.history[:, feature.counter % width] = active.reshape(-1)
         feature.counter += 1
-        if feature.counter % width == 0:
-            hidden = torch.relu(feature.history.float() @ w1.t())
-            decision = torch.tanh(hidden @ w2.t()).reshape(value.shape)
-            mask = feature.mask.to(value.device)
-            mask.add_(decision * feature.const_update_rate + feature.const_decay).clamp_(-1.0, 1.0)
-            feature.mask = mask
-            value.data.copy_((mask > 0).to(value.dtype))
+    if feature.counter % width == 0:          # again on every silent step while it stands there
+        hidden = torch.relu(feature.history.float() @ w1.t())
+        decision = torch.tanh(hidden @ w2.t()).reshape(value.shape)
+        mask = feature.mask.to(value.device)
+        mask.add_(decision * feature.const_update_rate + feature.const_decay).clamp_(-1.0, 1.0)
+        feature.mask = mask
+        value.data.copy_((mask > 0).to(value.dtype))
     return value.detach().float()
 
 
@@ -58,10 +59,10 @@ def _value(feature, spikes: torch.Tensor, deferred: list):
     from snnc.network import topology_features as tf
 
     if isinstance(feature, tf.Normalization):
-        feature.parent.normalize()
+        feature.parent.normalize_now()
         return None
     if isinstance(feature, tf.Updating):
-        feature_update(feature.parent)
+        feature_update(feature.parent, learning=feature.parent.connection.training)
         return None
     if isinstance(feature, tf.MeanField):
         return spikes.float().mean()
@@ -75,7 +76,7 @@ def _value(feature, spikes: torch.Tensor, deferred: list):
         if feature.enforce_polarity:
             _enforce_polarity(feature)
         if feature.norm_frequency == "time step":
-            deferred.append(feature.normalize)
+            deferred.append(feature.normalize_now)
     return feature.dense_value.detach()
 
 
@@ -126,10 +127,9 @@ def _rule_attrs(feature, weights: torch.Tensor) -> dict:
     """The dense-connection IR record of ``feature``'s rule over ``weights``, terms only
     (no decay or clamp: the MCC base update follows)."""
     rule = feature.rule
-    params = {**rule.ir_params(), "w": weights, "wmin": torch.tensor(-float("inf")),
-              "wmax": torch.tensor(float("inf"))}
+    params = {**rule.ir_params(), "w": weights}           # wmin / wmax: the range, read by some terms
     params.pop("weight_decay", None)
-    return dict(op="dense", params=params, options=rule.ir_options())
+    return dict(op="dense", params=params, options={**rule.ir_options(), "terms_only": True})
 
 
 def feature_update(feature, **kwargs) -> None:
@@ -145,30 +145,32 @@ def feature_update(feature, **kwargs) -> None:
     batch = source.s.shape[0]
     before = value.detach().clone()
     working = value.data.float() if value.dtype != torch.float32 else value.data
-    if value.dim() == 3:                      # one value per sample: each learns from its own spikes
+    if value.dim() == 3 and value.shape[0] > 1:   # one value per sample: each learns from its own spikes
         for b in range(value.shape[0]):
             ctx = _context(_rule_attrs(feature, working[b]), source, target, 1, connection.dt)
             rule_update(ctx, rule, source, target, connection.describe(), kwargs, slice(b, b + 1))
     else:
-        ctx = _context(_rule_attrs(feature, working), source, target, batch, connection.dt)
+        flat = working.view(working.shape[-2:])   # one value for the batch: summed over it
+        ctx = _context(_rule_attrs(feature, flat), source, target, batch, connection.dt)
         rule_update(ctx, rule, source, target, connection.describe(), kwargs)
-    if working is not value.data:
-        value.data.copy_(working)
-    if rule.average_update > 0:
-        rule.updates.append(value.data.float() - before.float())       # in place: no rebind
-        del rule.updates[:-rule.average_update]
-        value.data.copy_(before)
-        if rule.continues_update:
-            value.data.add_(torch.stack(rule.updates).mean(0).to(value.dtype))
-        elif len(rule.updates) == rule.average_update:
-            value.data.add_(torch.stack(rule.updates).mean(0).to(value.dtype))
-            rule.updates.clear()
-    if rule.decay:
-        value.data.mul_(1.0 - rule.decay)
-    if rule.initial_signs is not None:
-        value.data.masked_fill_(torch.sign(value.data) != rule.initial_signs.to(value.device), 0.0)
-    low, high = rule.range
-    value.data.clamp_(low, high)
+    with torch.no_grad():                      # on the tensor itself: its version moves, a run rebinds
+        if working is not value.data:
+            value.copy_(working)
+        if rule.average_update > 0:
+            rule.updates.append(value.detach().float() - before.float())       # in place: no rebind
+            del rule.updates[:-rule.average_update]
+            value.copy_(before)
+            if rule.continues_update:
+                value.add_(torch.stack(rule.updates).mean(0).to(value.dtype))
+            elif len(rule.updates) == rule.average_update:
+                value.add_(torch.stack(rule.updates).mean(0).to(value.dtype))
+                rule.updates.clear()
+        if rule.decay:
+            value.mul_(1.0 - rule.decay)
+        if rule.initial_signs is not None:
+            value.masked_fill_(torch.sign(value) != rule.initial_signs.to(value.device), 0.0)
+        low, high = rule.range
+        value.clamp_(low, high)
 
 
 __all__ = ["feature_update", "mcc_compute"]

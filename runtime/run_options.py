@@ -169,7 +169,9 @@ def rule_input(owner, var: str, kwargs: dict, batch: int) -> torch.Tensor:
 
 
 def check_reward(network, kwargs: dict) -> None:
-    """A reward (or ``a_plus`` / ``a_minus``) needs a connection whose rule reads it."""
+    """A reward (or ``a_plus`` / ``a_minus``) that no connection's rule reads is ignored
+    with a warning (BindsNET ignores it silently; its own tests pass ``reward`` to every
+    rule)."""
     from snnc.ir.schema import RULE_SCHEMAS
 
     for keyword in ("reward", "a_plus", "a_minus"):
@@ -178,9 +180,9 @@ def check_reward(network, kwargs: dict) -> None:
         readers = [key for key, c in network.connections.items()
                    if _rule_name(c) in RULE_SCHEMAS and keyword in RULE_SCHEMAS[_rule_name(c)].reads]
         if not readers:
-            raise SnncError(f"run: {keyword}={kwargs[keyword]!r} was given, but no connection's learning "
-                            "rule uses it (reward-modulated rules do; this network's rules are "
-                            f"{sorted({type(getattr(c, 'update_rule', None)).__name__ for c in network.connections.values()})})")
+            warn(f"run: {keyword}={kwargs[keyword]!r} is ignored: no connection's learning rule uses it "
+                 "(reward-modulated rules do; this network's rules are "
+                 f"{sorted({type(getattr(c, 'update_rule', None)).__name__ for c in network.connections.values()})})")
 
 
 def _rule_name(connection):

@@ -151,9 +151,11 @@ def test_run_mask_of_the_wrong_shape(kwarg):
 
 
 def test_reward_without_a_rule_that_reads_it():
+    """Ignored, as BindsNET does, but said (its own tests pass ``reward`` to every rule)."""
     network, _ = two_layer()
-    with pytest.raises(SnncError, match="reward"):
+    with pytest.warns(UserWarning, match="reward=1.0 is ignored") as record:
         network.run({"X": torch.zeros(5, 2)}, time=5, reward=1.0)
+    assert record[0].filename == __file__
 
 
 def test_unknown_run_kwarg_warns():

@@ -205,8 +205,9 @@ def code_decisions(ir: nx.DiGraph, edge: tuple[str, str]) -> list:
     """What a connection's values decide about its code (so the cache key includes it):
     per-step work, normalisation, the clamp (finite bounds), an opaque op's class."""
     attrs = ir.edges[edge]
-    if is_opaque(attrs):
-        return [attrs["cls"], learns(ir, edge), normalizes(ir, edge)]
+    if is_opaque(attrs):        # its rule decides which run values it is handed
+        rule = getattr(getattr(attrs["module"], "update_rule", None), "ir_name", None)
+        return [attrs["cls"], learns(ir, edge), normalizes(ir, edge), rule]
     clamp = has_rule(attrs) and clamps(context(ir, edge))
     nu = attrs["params"].get("nu")
     per_synapse = nu is not None and nu.dim() > 1
@@ -270,6 +271,10 @@ def rule_state_kinds(attrs: dict) -> dict[str, str]:
 
 
 def clamps(ctx: ConnectionContext) -> bool:
+    """The learn phase clamps to finite bounds (``terms_only``: the bounds are only read
+    by the rule's terms; an MCC rule's eager base update clamps after its decay)."""
+    if ctx.options.get("terms_only"):
+        return False
     return any(bool(torch.isfinite(ctx.params[name]).any()) for name in ("wmin", "wmax"))
 
 
@@ -289,7 +294,7 @@ def bound_args(ctx: ConnectionContext) -> ArgValues:
         for k, name in enumerate(("nu0", "nu1")):
             args[name] = nu[k].clone() if nu.dim() == 1 else nu[k].reshape(shape).contiguous()
         args.update(RULES[options["rule"]].args(params, ctx.dt))
-        if clamps(ctx):
+        if clamps(ctx) or ctx.options.get("terms_only"):       # the clamp's, or read by the terms
             for name in ("wmin", "wmax"):
                 value = params[name].to(torch.float32)
                 args[name] = value.reshape(()) if value.numel() == 1 else \

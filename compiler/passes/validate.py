@@ -131,6 +131,9 @@ def _validate_monitors(ir: nx.DiGraph) -> None:
             if not ir.has_edge(*spec.target):
                 raise SnncError(f"{owner}: unknown connection {spec.target}")
             attrs = ir.edges[spec.target]
+            if attrs["op"] == "multicompartment" or attrs.get("cls") == "MulticompartmentConnection":
+                raise SnncError(f"{owner}: a MulticompartmentConnection cannot be monitored (as in BindsNET); "
+                                "read its features' values (connection.feature_index[name].value) after a run")
         else:
             if spec.target not in ir:
                 raise SnncError(f"{owner}: unknown layer {spec.target!r}")

@@ -64,4 +64,4 @@ def synapse_uniforms(seed, n_pre: int, n_post: int, device) -> torch.Tensor:
     return uniform_hash_tensor(seed, index)
 
 
-__all__ = ["synapse_uniforms", "uniform_hash", "uniform_hash_device", "uniform_hash_tensor"]
+__all__ = ["synapse_uniforms", "uniform_hash", "uniform_hash_tensor"]     # and uniform_hash_device

@@ -22,7 +22,7 @@ import numbers
 
 import torch
 
-from snnc.errors import SnncError
+from snnc.errors import SnncAssertionError, SnncError
 from snnc.learning import learning, reward_rules
 from snnc.learning.learning import _owner
 
@@ -143,7 +143,7 @@ class DiehlAndCook(MCC_LearningRule, learning.DiehlAndCook):
                  decay: float = 0.0, enforce_polarity: bool = False, **kwargs) -> None:
         high = (range or self.default_range)[1]
         if not math.isfinite(float(high)):
-            raise SnncError(f"DiehlAndCook (MCC) on {_owner(connection)}: the range's upper end is its "
+            raise SnncAssertionError(f"DiehlAndCook (MCC) on {_owner(connection)}: the range's upper end is its "
                             f"wmax and must be finite, got {range}")
         MCC_LearningRule.__init__(self, connection, feature_value, range, nu, reduction, decay,
                                   enforce_polarity, **kwargs)

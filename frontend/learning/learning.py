@@ -14,7 +14,7 @@ import warnings
 import torch
 
 from snnc.changes import Tracked, changed
-from snnc.errors import SnncError
+from snnc.errors import SnncAssertionError, SnncError
 
 
 def _owner(connection) -> str:
@@ -90,7 +90,8 @@ class LearningRule(Tracked):
         self.connection = connection
         w = getattr(connection, "w", None)
         self.nu = _learning_rates(owner, nu, None if w is None else tuple(w.shape))
-        self.reduction = _batch_reduction(owner, reduction)
+        self.reduction = {"sum": torch.sum, "mean": torch.mean}[_batch_reduction(owner, reduction)]
+        self.weight_decay = 1.0 - float(weight_decay) if weight_decay else 1.0     # BindsNET's factor
         unknown = sorted(set(kwargs) - set(self.defaults) - set(self.flags))
         if unknown:
             raise SnncError(f"{owner}: unexpected argument(s) {unknown}; "
@@ -108,7 +109,7 @@ class LearningRule(Tracked):
         for role in self.traces:
             layer = getattr(connection, role)
             if not getattr(layer, "traces", False):
-                raise SnncError(f"{_owner(connection)}: {type(self).__name__} needs traces=True on the "
+                raise SnncAssertionError(f"{_owner(connection)}: {type(self).__name__} needs traces=True on the "
                                 f"{role} layer ({type(layer).__name__})")
         if self.ir_name is not None and not bool(self.nu.any()):
             warnings.warn(f"{_owner(connection)}: {type(self).__name__} with nu = 0 never changes the "
@@ -135,7 +136,7 @@ class LearningRule(Tracked):
         return {"nu": self.nu, **{name: torch.tensor(getattr(self, name)) for name in self.defaults}}
 
     def ir_options(self) -> dict[str, object]:
-        return {"rule": self.ir_name, "reduction": self.reduction,
+        return {"rule": self.ir_name, "reduction": "mean" if self.reduction is torch.mean else "sum",
                 **{name: getattr(self, name) for name in self.flags}}
 
     def _state_shape(self, kind: str, batch: int) -> tuple:
@@ -234,7 +235,7 @@ class DiehlAndCook(LearningRule):
     def __init__(self, connection, nu=None, reduction=None, weight_decay: float = 0.0, **kwargs) -> None:
         super().__init__(connection, nu, reduction, weight_decay, **kwargs)
         if not bool(torch.isfinite(connection.wmax).all()):
-            raise SnncError(f"{_owner(connection)}: DiehlAndCook scales by wmax - w; wmax must be finite "
+            raise SnncAssertionError(f"{_owner(connection)}: DiehlAndCook scales by wmax - w; wmax must be finite "
                             f"for every synapse (got {connection.wmax.tolist()})")
         if self.x_tar != 0.0 and any(getattr(connection, "padding", ())):
             raise SnncError(f"{_owner(connection)}: DiehlAndCook with x_tar != 0 on a padded convolution "

@@ -50,6 +50,8 @@ class AdaptationBaseSynapsHistory(AbstractFeature):
     def _apply(self, fn) -> None:
         super()._apply(fn)
         self.initial, self.mask = fn(self.initial), fn(self.mask)
+        if self.history is not None:
+            self.history = fn(self.history)
 
 
 class AdaptationBaseOtherSynaps(AdaptationBaseSynapsHistory):

@@ -195,8 +195,9 @@ class MulticompartmentConnection(AbstractMulticompartmentConnection):
         return mcc_compute(self, s)
 
     def update(self, **kwargs) -> None:
-        """While ``learning`` and not ``manual_update``: every feature's learning rule."""
-        if kwargs.get("learning", True) and not self.manual_update:
+        """While ``learning`` (default False, as in BindsNET) and not ``manual_update``:
+        every feature's learning rule."""
+        if kwargs.get("learning", False) and not self.manual_update:
             for feature in self.pipeline:
                 feature.update(**kwargs)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np  # noqa: F401  (BindsNET's topology exports it; its test scripts rely on it)
 import torch
 
 from snnc.errors import SnncError
@@ -258,4 +259,4 @@ from snnc.network.multicompartment import (AbstractMulticompartmentConnection,  
 __all__ = ["AbstractConnection", "Connection", "SparseConnection", "Conv1dConnection", "Conv2dConnection", "Conv3dConnection",
            "LocalConnection", "LocalConnection1D", "LocalConnection2D", "LocalConnection3D", "MaxPool1dConnection", "MaxPool2dConnection", "MaxPool3dConnection",
            "MaxPoo3dConnection", "MeanFieldConnection", "AbstractMulticompartmentConnection",
-           "MulticompartmentConnection"]
+           "MulticompartmentConnection", "np"]

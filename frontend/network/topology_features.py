@@ -57,6 +57,9 @@ class AbstractFeature(Tracked):
             raise SnncError(f"{type(self).__name__}: name must be a string, got {name!r}")
         self.name = name
         self.value_dtype = _dtype(owner, value_dtype)
+        if self.value_dtype == torch.float64:
+            raise SnncError(f"{owner}: value_dtype float64 is not supported; snnc computes in float32 "
+                            "and stores float32, float16 or bfloat16 values")
         if value is not None and not isinstance(value, (numbers.Real, torch.Tensor)):
             raise SnncError(f"{owner}: value must be None, a number or a tensor, got {type(value).__name__}")
         if norm is not None and not isinstance(norm, (numbers.Real, torch.Tensor)):
@@ -121,15 +124,19 @@ class AbstractFeature(Tracked):
     @value.setter
     def value(self, new) -> None:
         owner = f"{type(self).__name__} feature {self.name!r}"
+        if self.value_dtype == torch.bool and torch.as_tensor(new).dtype != torch.bool:
+            raise SnncError(f"{owner}: value must be a bool tensor, got {torch.as_tensor(new).dtype}")
         tensor = self._checked(owner, new)
-        if self.is_primed and tensor.dim() >= 2 and self._value is not None \
-                and tensor.shape[-2:] != self._value.shape[-2:]:
-            raise SnncError(f"{owner}: value has shape {tuple(tensor.shape)}, expected "
-                            f"{tuple(self._value.shape)}")
+        if self.is_primed and self._value is not None:
+            old = tuple(self._value.shape)
+            fits = tuple(tensor.shape) == old or (tensor.numel() == 1 and len(old) == 1) or \
+                (self.sparse and tuple(tensor.shape) == old[-2:])
+            if not fits:
+                raise SnncError(f"{owner}: value has shape {tuple(tensor.shape)}, expected {old}")
         if self.sparse and self._value is not None and tensor.dim() == 2:
             tensor = tensor.expand(self._value.shape).clone()
         rule = getattr(self, "rule", None)
-        if self.sparse and rule is not None and rule.ir_name is None:
+        if self.sparse and rule is not None and rule.ir_name is None and self.norm is None:
             self._value = tensor.to_sparse().coalesce()
             return
         self._value = torch.nn.Parameter(tensor, requires_grad=False)
@@ -198,14 +205,24 @@ class AbstractFeature(Tracked):
         rule = MCC_learning.NoOp if self.learning_rule is None else self.learning_rule
         self.rule = rule(connection, feature_value=self._value, range=self.range, nu=self.nu,
                          reduction=self.reduction, decay=self.decay, **options)
-        if self.sparse and self.rule.ir_name is None:       # fixed: only the non-zero entries
+        self.learning_rule = self.rule            # the instance from now on, as in BindsNET
+        if self.rule.ir_name is not None or self.norm is not None:
+            if self._value.dim() < 2:
+                raise SnncError(f"{owner}: a feature that learns or has a norm needs one value per "
+                                f"synapse [{n_src}, {n_tgt}], got a single number")
+        elif self.sparse:                                   # fixed: only the non-zero entries
             self._value = value.to_sparse().coalesce()
         self.is_primed = True
 
     # -- maintenance ------------------------------------------------------------------
     def normalize(self) -> None:
         """With a ``norm``: scale every target column of the value so that its signed sum
-        over the sources is ``norm`` (a zero sum counts as 1); per sample when sparse."""
+        over the sources is ``norm`` (a zero sum counts as 1); per sample when sparse. The
+        network calls it at the end of every run."""
+        self.normalize_now()
+
+    def normalize_now(self) -> None:
+        """The scaling itself (a ``Normalization`` sub-feature calls it every step)."""
         if self.norm is None or self._value is None or self._value.dim() < 2:
             return
         if self._value.layout == torch.sparse_coo:
@@ -234,7 +251,8 @@ class AbstractFeature(Tracked):
 
     def tensors(self) -> list[torch.Tensor]:
         """Every tensor the feature holds (a run's fingerprint reads their versions)."""
-        found = [self._value] if self._value is not None and self._value.layout == torch.strided else []
+        found = [] if self._value is None else \
+            [self._value if self._value.layout == torch.strided else self._value._values()]
         if isinstance(self.norm, torch.Tensor):
             found.append(self.norm)
         return found
@@ -333,6 +351,12 @@ class Weight(AbstractFeature):
 
     positive_mask = None
 
+    def normalize(self) -> None:
+        """At the end of a run, only with ``norm_frequency="sample"`` (a per-step norm
+        is not applied again then, as in BindsNET 0.3.4)."""
+        if self.norm_frequency == "sample":
+            self.normalize_now()
+
 
 class Bias(AbstractFeature):
     """A constant per synapse added to the signal: target ``j`` receives
@@ -369,12 +393,18 @@ class Degradation(AbstractFeature):
         super().__init__(name, value, range=range, parent_feature=parent_feature, **kwargs)
 
     def initialize_value(self, n_src: int, n_tgt: int) -> torch.Tensor:
-        raise SnncError(f"Degradation feature {self.name!r}: give a value (or a parent_feature)")
+        raise SnncError(f"Degradation feature {self.name!r}: give a value")
 
     def effective(self) -> torch.Tensor:
         """The amount subtracted per synapse."""
         value = self._value.detach()
-        return value if self.degrade_function is None else torch.as_tensor(self.degrade_function(value))
+        if self.degrade_function is None:
+            return value
+        result = torch.as_tensor(self.degrade_function(value))
+        if result.shape != value.shape and result.numel() != 1:
+            raise SnncError(f"Degradation feature {self.name!r}: degrade_function returned shape "
+                            f"{tuple(result.shape)}, expected {tuple(value.shape)} (or one number)")
+        return result
 
 
 from snnc.network.feature_adaptation import (AbstractSubFeature, AdaptationBaseOtherSynaps,  # noqa: E402
