@@ -275,24 +275,6 @@ class AbstractFeature(Tracked):
         return f"{type(self).__name__}({self.name!r}, op={self.op}, shape={shape})"
 
 
-class Probability(AbstractFeature):
-    """Each synapse transmits with probability ``value`` (a fresh Bernoulli draw every
-    step, shared by the batch): ``· Bernoulli(value)``. Range ``[0, 1]``."""
-
-    is_static = False
-    default_range = (0.0, 1.0)
-
-    def __init__(self, name: str, value=None, range=None, norm=None, learning_rule=None, nu=None,
-                 reduction=None, decay: float = 0.0, parent_feature=None, **kwargs) -> None:
-        if range is not None and float(range[0]) < 0:
-            raise SnncError(f"Probability feature {name!r}: the range's minimum must be >= 0, got {range}")
-        super().__init__(name, value, range=range, norm=norm, learning_rule=learning_rule, nu=nu,
-                         reduction=reduction, decay=decay, parent_feature=parent_feature, **kwargs)
-
-    def initialize_value(self, n_src: int, n_tgt: int) -> torch.Tensor:
-        return torch.clamp(torch.rand(n_src, n_tgt), *self.range)
-
-
 class Mask(AbstractFeature):
     """A fixed bool mask: ``· value`` (default ``U[0, 1) > 0.99``, about 1 % True)."""
 
@@ -304,17 +286,6 @@ class Mask(AbstractFeature):
 
     def initialize_value(self, n_src: int, n_tgt: int) -> torch.Tensor:
         return torch.rand(n_src, n_tgt) > 0.99
-
-
-class MeanField(AbstractFeature):
-    """Scales the signal by the mean activity of the source over the batch and its
-    neurons this step: ``· mean(s)`` (not static). BindsNET 0.3.4's class cannot be
-    made (it sets no name); snnc's takes an optional name."""
-
-    is_static = False
-
-    def __init__(self, name: str = "mean_field", **kwargs) -> None:
-        super().__init__(name, value=1.0, **kwargs)
 
 
 class Weight(AbstractFeature):
@@ -407,8 +378,9 @@ class Degradation(AbstractFeature):
         return result
 
 
-from snnc.network.feature_adaptation import (AbstractSubFeature, AdaptationBaseOtherSynaps,  # noqa: E402
-                                             AdaptationBaseSynapsHistory, Normalization, Updating)
+from snnc.network.dynamic_features import (AbstractSubFeature, AdaptationBaseOtherSynaps,  # noqa: E402
+                                           AdaptationBaseSynapsHistory, MeanField, Normalization, Probability,
+                                           Updating)
 
 STATIC_FEATURES = (Weight, Bias, Mask, Intensity, Degradation)
 

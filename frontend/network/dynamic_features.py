@@ -1,7 +1,8 @@
-"""Features that change every step in a way no fold can express: the adaptation
-features (a learned on/off mask from each synapse's history) and the sub-features
-(side effects on a parent feature). Records only: their steps run in
-:mod:`snnc.runtime.eager_mcc`. Re-exported by :mod:`snnc.network.topology_features`.
+"""Features whose effect changes every step: Probability (a fresh Bernoulli draw per
+synapse; compiled as a per-synapse term), MeanField, the adaptation features (a learned
+on/off mask from each synapse's history) and the sub-features (side effects on a parent
+feature). Records only: the last three run in :mod:`snnc.runtime.eager_mcc`.
+Re-exported by :mod:`snnc.network.topology_features`.
 """
 from __future__ import annotations
 
@@ -10,6 +11,35 @@ import torch
 from snnc.changes import Tracked
 from snnc.errors import SnncError
 from snnc.network.topology_features import AbstractFeature
+
+
+class Probability(AbstractFeature):
+    """Each synapse transmits with probability ``value`` (a fresh Bernoulli draw every
+    step, shared by the batch): ``· Bernoulli(value)``. Range ``[0, 1]``."""
+
+    is_static = False
+    default_range = (0.0, 1.0)
+
+    def __init__(self, name: str, value=None, range=None, norm=None, learning_rule=None, nu=None,
+                 reduction=None, decay: float = 0.0, parent_feature=None, **kwargs) -> None:
+        if range is not None and float(range[0]) < 0:
+            raise SnncError(f"Probability feature {name!r}: the range's minimum must be >= 0, got {range}")
+        super().__init__(name, value, range=range, norm=norm, learning_rule=learning_rule, nu=nu,
+                         reduction=reduction, decay=decay, parent_feature=parent_feature, **kwargs)
+
+    def initialize_value(self, n_src: int, n_tgt: int) -> torch.Tensor:
+        return torch.clamp(torch.rand(n_src, n_tgt), *self.range)
+
+
+class MeanField(AbstractFeature):
+    """Scales the signal by the mean activity of the source over the batch and its
+    neurons this step: ``· mean(s)`` (not static). BindsNET 0.3.4's class cannot be
+    made (it sets no name); snnc's takes an optional name."""
+
+    is_static = False
+
+    def __init__(self, name: str = "mean_field", **kwargs) -> None:
+        super().__init__(name, value=1.0, **kwargs)
 
 
 class AdaptationBaseSynapsHistory(AbstractFeature):
@@ -103,5 +133,5 @@ class Updating(AbstractSubFeature):
     """Runs its parent's learning rule every step (at this point of the pipeline)."""
 
 
-__all__ = ["AbstractSubFeature", "AdaptationBaseOtherSynaps", "AdaptationBaseSynapsHistory", "Normalization",
-           "Updating"]
+__all__ = ["AbstractSubFeature", "AdaptationBaseOtherSynaps", "AdaptationBaseSynapsHistory", "MeanField",
+           "Normalization", "Probability", "Updating"]
