@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import torch
 
+from snnc.compiler.ops.multicompartment import fold
 from snnc.errors import SnncError
 from snnc.runtime.eager import _context, rule_update
 
@@ -86,8 +87,8 @@ def mcc_compute(connection, s: torch.Tensor) -> torch.Tensor:
     batch = s.shape[0]
     spikes = s.reshape(batch, -1)
     n_src, n_tgt = connection.source.n, connection.target.n
-    factor = offset = None
     deferred: list = []
+    values, ops = [], []
     for feature in connection.pipeline:
         value = _value(feature, spikes, deferred)
         if value is None:
@@ -95,27 +96,19 @@ def mcc_compute(connection, s: torch.Tensor) -> torch.Tensor:
         if value.dim() == 3 and value.shape[0] not in (1, batch):
             raise SnncError(f"{connection.describe()}: feature {feature.name!r} holds values for "
                             f"{value.shape[0]} samples, the batch has {batch}")
-        if feature.op == "mul":
-            factor = value if factor is None else value * factor
-            offset = None if offset is None else value * offset
-        elif feature.op == "add":
-            offset = value if offset is None else offset + value
-        else:
-            offset = -value if offset is None else offset - value
+        values.append(value)
+        ops.append(feature.op)
+    factor, offset = fold(values, ops, (n_src, n_tgt))
     if factor is None:
-        factor = torch.ones((), device=spikes.device)
+        factor = torch.ones((n_src, n_tgt), device=spikes.device)
     if not factor.is_floating_point():
         factor = factor.float()
-    full = factor.expand(factor.shape[:-2] + (n_src, n_tgt)) if factor.dim() >= 2 else \
-        factor.reshape(()).expand(n_src, n_tgt)
-    signal = spikes.to(full.dtype)
-    out = torch.bmm(signal[:, None, :], full.expand(batch, n_src, n_tgt))[:, 0] if full.dim() == 3 else \
-        signal @ full
+    signal = spikes.to(factor.dtype)
+    out = torch.bmm(signal[:, None, :], factor.expand(batch, n_src, n_tgt))[:, 0] if factor.dim() == 3 else \
+        signal @ factor
     out = out.float()
     if offset is not None:
-        offset = offset.float()
-        out = out + (offset.expand(*offset.shape[:-2], n_src, n_tgt) if offset.dim() >= 2 else
-                     offset.reshape(()).expand(n_src, n_tgt)).sum(dim=-2)
+        out = out + offset.float().sum(dim=-2)
     for callback in deferred:
         callback()
     if connection.traces:

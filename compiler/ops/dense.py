@@ -120,15 +120,15 @@ def propagate_torch(ctx: ConnectionContext, names: dict[str, str]) -> list[str]:
     weights are widened to float32 first, so products and sums are float32."""
     spikes, target, w = names["s_pre"], names["I_post"], names["w"]
     storage = storage_of(ctx.attrs)
-    effective = w if storage["dtype"] == "float32" else f"{w}.float()"
-    if ctx.params.get("factor") is not None:      # a folded pipeline: dense weights
-        effective = f"{effective} * {names['factor']}"
+    wide = "" if storage["dtype"] == "float32" or storage["format"] == "csr" else ".float()"
+    factors = []                                  # a folded pipeline's (dense weights only)
+    if ctx.params.get("factor") is not None:
+        factors.append(names["factor"])
     if ctx.params.get("prob") is not None:        # a Probability feature: this step's mask
         n_pre, n_post = ctx.source["n"], ctx.target["n"]
-        effective = f"{effective} * (synapse_uniforms({names['seed']}, {n_pre}, {n_post}, {w}.device) < {names['prob']})"
-    if effective != w and effective != f"{w}.float()":
-        return [f"{target}.add_({spikes}.float() @ ({effective}))"]
-    wide = "" if storage["dtype"] == "float32" or storage["format"] == "csr" else ".float()"
+        factors.append(f"(synapse_uniforms({names['seed']}, {n_pre}, {n_post}, {w}.device) < {names['prob']})")
+    if factors:
+        return [f"{target}.add_({spikes}.float() @ ({' * '.join([w + wide, *factors])}))"]
     if storage["format"] == "csr":
         return [f"{target}.add_({spikes}.float() @ {w})"]
     if ctx.attrs.get("propagation") == "event":

@@ -34,14 +34,18 @@ MULTICOMPARTMENT = "multicompartment"
 
 
 def _full(value: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
-    """A feature value as ``[n_src, n_tgt]`` (a number is broadcast)."""
+    """A feature value as ``[n_src, n_tgt]`` (a number is broadcast; a value with one
+    copy per sample keeps its leading axis)."""
     value = value.detach()
-    return value.reshape(()).expand(shape) if value.numel() == 1 else value.reshape(shape)
+    if value.numel() == 1:
+        return value.reshape(()).expand(shape)
+    return value if value.dim() == 3 and value.shape[0] > 1 else value.reshape(shape)
 
 
-def _fold(values: list[torch.Tensor], ops: list[str], shape: tuple[int, int], skip: set[int]):
-    """``(A, O)`` over the pipeline, leaving out the positions in ``skip`` (the main
-    feature, a Probability) from ``A``; either may be None (all ones / all zeros)."""
+def fold(values: list[torch.Tensor], ops: list[str], shape: tuple[int, int], skip=()):
+    """``(A, O)`` over the pipeline (spec 4.8), leaving out the positions in ``skip`` (the
+    main feature, a Probability) from ``A``; either may be None (all ones / all zeros).
+    The ``fuse`` pass folds the recorded values; an eager step folds this step's."""
     factor: torch.Tensor | None = None
     offset: torch.Tensor | None = None
     for k, (value, op) in enumerate(zip(values, ops)):
@@ -67,7 +71,7 @@ def fused_attrs(attrs: dict, n_src: int, n_tgt: int) -> dict:
     main = options.get("main")
     shape = (n_src, n_tgt)
     drawn = [k for k, kind in enumerate(kinds) if kind == "Probability"]
-    factor, offset = _fold(values, ops, shape, {main, *drawn})
+    factor, offset = fold(values, ops, shape, {main, *drawn})
     fused = dict(params)
     for k in range(len(ops)):
         del fused[f"f{k}"]
@@ -100,4 +104,4 @@ def fused_attrs(attrs: dict, n_src: int, n_tgt: int) -> dict:
     return {**attrs, "op": "dense", "params": fused, "options": fused_options}
 
 
-__all__ = ["MULTICOMPARTMENT", "fused_attrs"]
+__all__ = ["MULTICOMPARTMENT", "fold", "fused_attrs"]

@@ -101,77 +101,14 @@ register_op(OpSchema(
     options=LAYER_OPTIONS,
 ))
 
-@dataclass(frozen=True)
-class RuleSchema:
-    """A learning rule as the IR carries it on a connection.
+from snnc.ir.rule_schema import (RULE_OPTIONS, RULE_PARAMS, RULE_SCHEMAS, WEIGHT_PARAMS,  # noqa: E402, F401
+                                 RuleSchema, register_rule_schema)
 
-    ``params``: its scalar parameters (besides ``nu``, ``[2]`` or ``[2, *w.shape]``);
-    ``options``: its flags (they change the generated code); ``state``: name -> where
-    it lives: ``pre`` ``[B, source.n]``, ``post`` ``[B, target.n]`` or ``synapse``
-    ``[B, *w.shape]`` (per sample), never reset by a run, zeroed by
-    ``reset_state_variables``; ``traces``: the layers whose traces it reads;
-    ``reads``: the ``Network.run`` arguments it takes (``reward`` is required while
-    learning). ``doc`` states its equations (``R_b``: the batch reduction, a sum or a
-    mean; every rule ends with weight decay and the clamp to ``[wmin, wmax]``).
-    """
+# Every connection type with weights: w and its bounds; bias, norm, weight decay, Dale's
+# rule and a learning rule's parameters when given.
+WEIGHTED_PARAMS = ("w", "wmin", "wmax")
+WEIGHTED_OPTIONAL = ("b", "norm", "weight_decay") + WEIGHT_PARAMS + RULE_PARAMS
 
-    name: str
-    doc: str
-    params: tuple[str, ...] = ()
-    options: tuple[str, ...] = ()
-    state: tuple[tuple[str, str], ...] = ()
-    traces: tuple[str, ...] = ()
-    reads: tuple[str, ...] = ()
-
-    def state_shape(self, var: str, batch: int, n_pre: int, n_post: int, w_shape: tuple) -> tuple:
-        where = dict(self.state)[var]
-        return (batch, n_pre) if where == "pre" else (batch, n_post) if where == "post" else (batch, *w_shape)
-
-
-RULE_SCHEMAS: dict[str, RuleSchema] = {}
-
-
-def register_rule_schema(schema: RuleSchema) -> RuleSchema:
-    if schema.name in RULE_SCHEMAS:
-        raise ValueError(f"rule {schema.name!r} is already registered")
-    RULE_SCHEMAS[schema.name] = schema
-    return schema
-
-
-_ELIGIBILITY = (("p_plus", "pre"), ("p_minus", "post"), ("last_s_pre", "pre"), ("last_s_post", "post"))
-register_rule_schema(RuleSchema(
-    "post_pre", "w -= nu0 * R_b(s_pre x_post); w += nu1 * R_b(x_pre s_post)", traces=("source", "target")))
-register_rule_schema(RuleSchema(
-    "hebbian", "w += nu0 * R_b(s_pre x_post); w += nu1 * R_b(x_pre s_post)", traces=("source", "target")))
-register_rule_schema(RuleSchema(
-    "weight_dependent_post_pre",
-    "with w before the update: w += -nu0 * R_b(s_pre x_post) (w - wmin) + nu1 * R_b(x_pre s_post) (wmax - w)",
-    traces=("source", "target")))
-register_rule_schema(RuleSchema(
-    "diehl_and_cook", "w += nu1 * R_b((x_pre - x_tar) s_post) * F, F = wmax - w (mu == 1, option "
-    "mu_power off) or max(wmax - w, 0) ** mu; w before the update", params=("x_tar", "mu"),
-    options=("mu_power",), traces=("source",)))
-register_rule_schema(RuleSchema(
-    "mstdp", "E = p_plus last_s_post + last_s_pre p_minus (the previous step's eligibility); "
-    "w += nu0 * R_b(reward E); p_plus = p_plus exp(-dt/tc_plus) + a_plus s_pre; p_minus = p_minus "
-    "exp(-dt/tc_minus) + a_minus s_post; last_s = s. zero_lag: the traces and spikes first, "
-    "so E is this step's.", params=("tc_plus", "tc_minus"), options=("zero_lag",), state=_ELIGIBILITY,
-    reads=("reward", "a_plus", "a_minus")))
-register_rule_schema(RuleSchema(
-    "mstdpet", "eligibility_trace = eligibility_trace exp(-dt/tc_e_trace) + E / tc_e_trace; "
-    "w += nu0 * dt * R_b(reward eligibility_trace); then p_plus, p_minus, last_s as MSTDP "
-    "(zero_lag: first)", params=("tc_plus", "tc_minus", "tc_e_trace"), options=("zero_lag",),
-    state=_ELIGIBILITY + (("eligibility_trace", "synapse"),), reads=("reward", "a_plus", "a_minus")))
-register_rule_schema(RuleSchema(
-    "rmax", "eligibility_trace = eligibility_trace (1 - dt/tc_e_trace) + x_pre (s_post - s_prob / "
-    "(1 + tc_c/dt s_prob)); w += nu0 * R_b(reward eligibility_trace) (s_prob: the SRM0 target's)",
-    params=("tc_c", "tc_e_trace"), state=(("eligibility_trace", "synapse"),), traces=("source",),
-    reads=("reward",)))
-
-RULE_PARAMS = ("nu",) + tuple(sorted({p for r in RULE_SCHEMAS.values() for p in r.params}))
-# Dale's rule (a bool tensor shaped as w): after every step w >= 0 where True, <= 0 elsewhere
-WEIGHT_PARAMS = ("dales_rule",)
-RULE_OPTIONS = ("rule", "reduction") + tuple(sorted({o for r in RULE_SCHEMAS.values() for o in r.options}))
 
 
 register_op(OpSchema(
@@ -182,8 +119,8 @@ register_op(OpSchema(
         "at the end of a run (every step after propagating if norm_each_step), if norm: w[:, j] *= "
         "norm / sum_i |w[i, j]| (signed sums if norm_signed; a zero sum divides by 1); "
         "while learning with weight_decay: w *= 1 - weight_decay every step.",
-    params=("w", "wmin", "wmax"),
-    optional_params=("b", "factor", "prob", "norm", "weight_decay") + WEIGHT_PARAMS + RULE_PARAMS,
+    params=WEIGHTED_PARAMS,
+    optional_params=("factor", "prob") + WEIGHTED_OPTIONAL,
     options=RULE_OPTIONS + ("norm_signed", "norm_each_step", "fused"),
     weight_shape=lambda source, target, options: (math.prod(source), math.prod(target)),
 ))
@@ -210,8 +147,8 @@ for _dims, _index in ((1, "ox"), (2, "oy, ox"), (3, "oz, oy, ox")):
             "w[o, c, kernel] + b[o] (outside the source: zero); at the end of a run, if norm: "
             "w[o, c] *= norm / sum_kernel w[o, c]; learning rules and weight decay as for dense "
             "(summed over every output position too).",
-        params=("w", "wmin", "wmax"),
-        optional_params=("b", "norm", "weight_decay") + WEIGHT_PARAMS + RULE_PARAMS,
+        params=WEIGHTED_PARAMS,
+        optional_params=WEIGHTED_OPTIONAL,
         options=("kernel_size", "stride", "padding", "dilation") + RULE_OPTIONS,
         weight_shape=lambda source, target, options: (target[0], source[0], *options["kernel_size"]),
     ))
@@ -223,8 +160,8 @@ register_op(OpSchema(
         "cols[e]] += s_source[b, rows[e]] * w[e] (+ b); learning rules at the stored entries only; "
         "at the end of a run, if norm: w[e] *= norm / sum over its column of |w| (a zero sum counts "
         "as 1); weight decay and the clamp as for dense.",
-    params=("w", "w_indptr", "w_indices", "wmin", "wmax"),
-    optional_params=("b", "norm", "weight_decay") + WEIGHT_PARAMS + RULE_PARAMS,
+    params=WEIGHTED_PARAMS + ("w_indptr", "w_indices"),
+    optional_params=WEIGHTED_OPTIONAL,
     options=("nnz",) + RULE_OPTIONS,
     weight_shape=lambda source, target, options: (options["nnz"],),
 ))
@@ -234,7 +171,7 @@ register_op(OpSchema(
     kind=CONNECTION,
     doc="I_target[b, j] += mean(s_source over the batch and all neurons) * w[j] (one value for "
         "every sample); w in [wmin, wmax]; while learning with weight_decay: w *= 1 - weight_decay.",
-    params=("w", "wmin", "wmax"),
+    params=WEIGHTED_PARAMS,
     optional_params=("weight_decay",),
     weight_shape=lambda source, target, options: (math.prod(target),),
 ))
@@ -246,8 +183,8 @@ register_op(OpSchema(
         "I_target += s_source @ w + b; after every learning step w = 0 where field_mask; at the "
         "end of a run, if norm: w[:, j] *= norm / sum_i w[i, j] (signed, no zero guard); "
         "learning rules as for dense.",
-    params=("w", "wmin", "wmax", "field_mask"),
-    optional_params=("b", "norm", "weight_decay") + WEIGHT_PARAMS + RULE_PARAMS,
+    params=WEIGHTED_PARAMS + ("field_mask",),
+    optional_params=WEIGHTED_OPTIONAL,
     options=RULE_OPTIONS,
     weight_shape=lambda source, target, options: (math.prod(source), math.prod(target)),
 ))
@@ -260,8 +197,8 @@ for _dims in (1, 2, 3):
             "(+ b[f*P + p]); P output positions, K kernel elements; w is [C, n_filters*P, K]; at the "
             "end of a run, if norm: w[c, j, :] *= norm / sum_k w[c, j, k]; learning rules as for dense "
             "(summed over the batch).",
-        params=("w", "wmin", "wmax"),
-        optional_params=("b", "norm", "weight_decay") + WEIGHT_PARAMS + RULE_PARAMS,
+        params=WEIGHTED_PARAMS,
+        optional_params=WEIGHTED_OPTIONAL,
         options=("kernel_size", "stride", "n_filters") + RULE_OPTIONS,
         weight_shape=lambda source, target, options: (
             source[0], math.prod(target),
