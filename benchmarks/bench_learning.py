@@ -3,8 +3,11 @@
 against the same network with learning off, on one backend.
 
     python benchmarks/bench_learning.py [--backend numba] [--samples 20] [--time 250]
+                                        [--fuse-learning both|on|off]
 
 Prints milliseconds per sample for both and their ratio (issue 8's target: at most 2).
+``--fuse-learning both`` also times learning with the rule's terms run inside the
+excitatory layer's update loop (the ``fuse_learning`` pass) and without.
 The network uses dense Connections (the MulticompartmentConnection form of the model
 gives the same numbers; spec 4.8). Inputs are Poisson spikes at the rates of random
 "images" with MNIST-like intensity (most pixels dark).
@@ -47,10 +50,11 @@ def poisson_samples(samples: int, steps: int, n_input: int = 784, intensity: flo
     return [(torch.rand(steps, n_input, generator=generator) < rate).to(torch.bool) for rate in rates]
 
 
-def seconds_per_sample(backend: str, learning: bool, samples: list, steps: int) -> float:
+def seconds_per_sample(backend: str, learning: bool, samples: list, steps: int,
+                       fuse_learning: bool | None = None) -> float:
     network = diehl_and_cook()
     network.train(learning)
-    program = snnc.compile(network, backend=backend)
+    program = snnc.compile(network, backend=backend, fuse_learning=fuse_learning)
     program.run(inputs={"X": samples[0]}, time=steps)                        # compile and warm up
     start = clock.perf_counter()
     for spikes in samples:
@@ -65,14 +69,17 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=20)
     parser.add_argument("--time", type=int, default=250)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--fuse-learning", choices=("default", "both", "on", "off"), default="default")
     args = parser.parse_args()
     samples = poisson_samples(args.samples, args.time)
+    fuse = {"default": [None], "both": [False, True], "on": [True], "off": [False]}[args.fuse_learning]
     off = min(seconds_per_sample(args.backend, False, samples, args.time) for _ in range(args.repeats))
-    on = min(seconds_per_sample(args.backend, True, samples, args.time) for _ in range(args.repeats))
     print(f"Diehl & Cook 784-100-100, batch 1, {args.time} steps, backend {args.backend}")
     print(f"learning off: {off * 1e3:8.3f} ms/sample")
-    print(f"learning on:  {on * 1e3:8.3f} ms/sample")
-    print(f"ratio on/off: {on / off:8.2f}")
+    for choice in fuse:
+        on = min(seconds_per_sample(args.backend, True, samples, args.time, choice) for _ in range(args.repeats))
+        what = {None: "", False: " (terms in the learn phase)", True: " (terms in the update loop)"}[choice]
+        print(f"learning on{what}: {on * 1e3:8.3f} ms/sample, ratio on/off {on / off:6.2f}")
 
 
 if __name__ == "__main__":

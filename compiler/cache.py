@@ -19,7 +19,7 @@ from snnc.compiler.ops.connection import code_decisions
 from snnc.compiler.options import CompileOptions
 from snnc.ir.schema import OPS
 
-GENERATOR_VERSION = "5"
+GENERATOR_VERSION = "6"
 
 
 def _signature(value) -> object:
@@ -44,7 +44,7 @@ def structure_key(ir: nx.DiGraph, options: CompileOptions) -> str:
     description = {
         "version": [snnc.__version__, GENERATOR_VERSION],
         "options": [options.backend, options.device, options.storage, options.propagation,
-                    options.activity, options.fast_paths],
+                    options.activity, options.fast_paths, options.fuse_learning],
         "graph": [ir.graph["learning"], ir.graph["one_step"], sorted(ir.graph["inputs"].items()),
                   [[m.name, list(m.target) if isinstance(m.target, tuple) else m.target,
                     list(m.state_vars), m.time] for m in ir.graph["monitors"]]],

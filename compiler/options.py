@@ -14,7 +14,9 @@ class CompileOptions:
     ``csr:float16``; propagation: ``event`` or ``matmul``); ``activity``: the spike
     probability per neuron and step the cost model assumes; ``fast_paths``: use an
     op's hand-written rendering where it has one for the backend (off: the generic
-    rendering of every nest, which the tests compare against)."""
+    rendering of every nest, which the tests compare against); ``fuse_learning``: run a
+    rule's terms inside its target's update loop where they can be (True, False, or
+    None: the backend's default, :data:`snnc.compiler.passes.fuse_learning.DEFAULT`)."""
 
     backend: str = "torch"
     device: str = "cpu"
@@ -22,6 +24,7 @@ class CompileOptions:
     propagation: tuple[tuple[str, str], ...] = ()
     activity: float = 0.05
     fast_paths: bool = True
+    fuse_learning: bool | None = None
 
     @staticmethod
     def overrides(mapping: dict | None) -> tuple[tuple[str, str], ...]:

@@ -79,7 +79,8 @@ class Program:
 
     def __init__(self, network, backend: str = "torch", device: str | None = None,
                  storage: dict | None = None, propagation: dict | None = None,
-                 activity: float = 0.05, fast_paths: bool = True) -> None:
+                 activity: float = 0.05, fast_paths: bool = True,
+                 fuse_learning: bool | None = None) -> None:
         self.network = network
         device = torch.device(device) if device is not None else device_of(network)
         self.backend = resolve_backend(backend, device)
@@ -87,7 +88,7 @@ class Program:
         self.options = CompileOptions(
             backend=self.backend, device=str(device), storage=CompileOptions.overrides(storage),
             propagation=CompileOptions.overrides(propagation), activity=float(activity),
-            fast_paths=bool(fast_paths))
+            fast_paths=bool(fast_paths), fuse_learning=None if fuse_learning is None else bool(fuse_learning))
         self._compiled: dict[str, _Compiled] = {}
         self._bound: Bound | None = None
         self._device = device

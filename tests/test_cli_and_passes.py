@@ -15,7 +15,8 @@ from tests.test_ir_dump import guide_network
 
 
 def test_pipeline_order_and_timings():
-    assert pass_names() == ["validate", "schedule", "fuse", "storage", "propagation", "loop_nest", "emit"]
+    assert pass_names() == ["validate", "schedule", "fuse", "storage", "propagation", "fuse_learning", "loop_nest",
+                            "emit"]
     ir = record_network(guide_network(), input_dtypes={"A": torch.uint8})
     lowered, timings = run_pipeline(ir, CompileOptions())
     assert [t.name for t in timings] == pass_names()

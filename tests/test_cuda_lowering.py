@@ -14,6 +14,7 @@ import pytest
 import torch
 
 import snnc
+from tests.test_fuse_learning import learning_network
 from tests.test_ir_dump import guide_network, mcc_network, storage_network
 
 
@@ -49,6 +50,7 @@ REASON = _lowering_available()
     (guide_network, {"A": torch.ones(2, 1, 100, dtype=torch.uint8)}),
     (storage_network, {"X": torch.ones(2, 1, 200, dtype=torch.bool)}),
     (probability_network, {"X": torch.ones(2, 1, 200, dtype=torch.bool)}),
+    (learning_network, {"X": torch.ones(2, 1, 24, dtype=torch.bool)}),
 ])
 def test_every_kernel_lowers_to_ptx(build, inputs, tmp_path):
     program = snnc.compile(build(), backend="numba-cuda")
@@ -64,6 +66,9 @@ def test_every_kernel_lowers_to_ptx(build, inputs, tmp_path):
     if build is guide_network:          # both connections into B summed by one kernel
         assert any(line.startswith("accumulate_B") for line in kernels)
     assert any(line.startswith("update_") for line in kernels)
+    if build is learning_network:       # the rule's terms inside the update kernels (fuse_learning)
+        assert "in this kernel (fuse_learning)" in program.source
+        assert not any(line.startswith("post_pre_term") and "X_to_H" in line for line in kernels)
 
 
 def model_zoo():

@@ -81,22 +81,62 @@ class NumbaEmitter(ScheduleEmitter):
     def emit_update(self, op: ScheduledOp) -> list[str]:
         """Per-sample stages loop over samples and neurons; shared stages (state
         without a batch dimension) loop over neurons once; row stages loop over
-        samples, then over the neurons in order."""
+        samples, then over the neurons in order. Rule terms fused into this update
+        (``detail["learning"]``) join the last stage's loop when it is per sample."""
         attrs = self.ir.nodes[op.target]
         statements = LAYER_OPS[attrs["op"]].statements(attrs)
         symbols = self.plan.layer_symbols(op.target)
         spikes = self.plan.name(op.target, "s")
         lines: list[str] = []
-        for kind, stage in split_stages(statements, symbols):
+        stages = split_stages(statements, symbols)
+        inlined = self.inline_terms(op.detail.get("learning", ())) \
+            if stages[-1][0] == "sample" and not self.batch_outer else None
+        for k, (kind, stage) in enumerate(stages):
             if kind == "sample":
-                lines += self.element_loop(op.target, render_scalar(stage, symbols,
-                                                                    self.input_expression(op.target)))
+                body = render_scalar(stage, symbols, self.input_expression(op.target))
+                if inlined is not None and k == len(stages) - 1:      # the rule terms join the last loop
+                    before, terms = inlined
+                    lines += self.per_sample(spikes, [*before, f"for j in range({spikes}.shape[1]):",
+                                                      *indent(body + terms, 1)])
+                else:
+                    lines += self.element_loop(op.target, body)
             elif kind == "row":
                 lines += self.per_sample(spikes, render_row(stage, symbols, f"{spikes}.shape[1]"))
             else:
                 lines += [f"for j in range({spikes}.shape[1]):",
                           *indent(render_shared(stage, symbols, spikes), 1)]
         return lines
+
+    def inline_terms(self, edges) -> tuple[list[str], list[str]] | None:
+        """The rule terms of ``edges`` for the body of their target's loop over neurons
+        ``j`` (the ``fuse_learning`` pass), and what runs before that loop: each
+        pre-synaptic guard's list of the sources that spiked, so that a term visits
+        only their rows of column ``j``. None when there is nothing to inline."""
+        before: list[str] = []
+        body: list[str] = []
+        for edge in edges:
+            operands = self.operands(edge)
+            renderers = [LoopNestRenderer(nest, operands, bound=frozenset({"b", "j"}))
+                         for nest in self.term_nests(edge)]
+            if not all(renderer.can_scatter() for renderer in renderers):
+                continue                # rendered after the update instead
+            prefix = self.plan.prefixes[edge]
+            lists: dict[str, tuple[str, str]] = {}
+            for renderer in renderers:
+                guard = renderer.guard_read()
+                free = [index for index in guard.indices if index not in renderer.bound]
+                if len(free) == 1 and free[0] not in lists:
+                    indices, count = f"{prefix}_fired_{len(lists)}", f"{prefix}_count_{len(lists)}"
+                    extent = renderer.bound_code(renderer.domains[free[0]].stop)
+                    self.scratch.append(f"{indices} = np.empty({extent}, np.int64)")
+                    before += [f"# {edge_label(edge)}: where {guard.text} spiked, for its terms below",
+                               *renderer.gather_list(free[0], indices, count)]
+                    lists[free[0]] = (indices, count)
+                nest = renderer.nest
+                body += [f"# {nest.label}, guard {nest.guard}, in this loop (fuse_learning)",
+                         *renderer.scatter({k: v for k, v in lists.items() if k in free})]
+            self.inlined.add(edge)
+        return (before, body) if body else None
 
     def emit_record(self, spec: BufferSpec) -> list[str]:
         """Copy a buffer of any rank into row ``t - first`` of the monitor; a layer's

@@ -176,18 +176,24 @@ class NumbaCudaEmitter(ScheduleEmitter):
 
     def emit_update(self, op: ScheduledOp) -> list[str]:
         """A kernel per stage: per-sample stages one thread per (sample, neuron),
-        shared stages one thread per neuron, row stages one thread per sample."""
+        shared stages one thread per neuron, row stages one thread per sample. Rule
+        terms fused into this update join the last stage's kernel when it is per sample."""
         attrs = self.ir.nodes[op.target]
         statements = LAYER_OPS[attrs["op"]].statements(attrs)
         symbols = self.plan.layer_symbols(op.target)
         spikes = self.plan.name(op.target, "s")
         launches: list[str] = []
-        for kind, stage in split_stages(statements, symbols):
+        stages = split_stages(statements, symbols)
+        for kind, stage in stages:
             used = names_used(stage)
             params = [symbol.ref for name, symbol in symbols.items()
                       if name in used and symbol.kind != "local"]
             if kind == "sample":
                 body = render_scalar(stage, symbols, self.input_expression(op.target))
+                if stage is stages[-1][1]:         # fused rule terms join the last stage
+                    terms, term_params = self.inline_terms(op.detail.get("learning", ()))
+                    body += terms
+                    params += [param for param in term_params if param not in params]
                 params = (["t"] if "t" in _names(body) else []) + params
                 for var in ("I", "in"):
                     spec = self.plan.find(op.target, var)
@@ -205,6 +211,29 @@ class NumbaCudaEmitter(ScheduleEmitter):
             name = self.kernel_name(f"update_{self.plan.prefixes[op.target]}")
             launches += self.launch(Kernel(name, params, indices, extents, body))
         return launches
+
+    def inline_terms(self, edges) -> tuple[list[str], list[str]]:
+        """The rule terms of ``edges`` in the target's update kernel (the
+        ``fuse_learning`` pass): the thread of neuron ``j`` updates column ``w[:, j]``
+        after the neuron, so neighbouring threads write neighbouring weights; and the
+        kernel parameters they add."""
+        body: list[str] = []
+        params: list[str] = []
+        for edge in edges:
+            operands = self.operands(edge)
+            renderers = [LoopNestRenderer(nest, operands, bound=frozenset({"b", "j"}))
+                         for nest in self.term_nests(edge)]
+            if not all(renderer.can_scatter() for renderer in renderers):
+                continue                # its own kernels after the update instead
+            for renderer in renderers:
+                body += [f"# {renderer.nest.label}, guard {renderer.nest.guard}, in this kernel (fuse_learning)",
+                         *renderer.scatter()]
+                for role in renderer.nest.roles():
+                    for ref in _params([operands[role].ref]) + [operands[role].table]:
+                        if ref and ref not in params:
+                            params.append(ref)
+            self.inlined.add(edge)
+        return body, params
 
     def emit_record(self, spec: BufferSpec) -> list[str]:
         source = self.plan.name(spec.recorded, spec.var)

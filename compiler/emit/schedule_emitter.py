@@ -18,7 +18,7 @@ from snnc.compiler.nest import BATCH, Nest, Operand
 from snnc.compiler.ops import CONNECTION_OPS, LAYER_OPS
 from snnc.compiler.ops.csrm import WINDOW_STATEMENTS, window_symbols, windowed
 from snnc.compiler.ops.opaque import is_opaque
-from snnc.compiler.ops.learn_phase import FirstStep, learn_phase
+from snnc.compiler.ops.learn_phase import FirstStep, learn_phase, rule_terms
 from snnc.compiler.ops.connection import (build_operands, context, propagate_nests,
                                           rule_state_kinds, to_csr, weight_shape)
 from snnc.ir.schema import ScheduledOp
@@ -38,6 +38,7 @@ class ScheduleEmitter(ABC):
         self.ir = ir
         self.plan = plan
         self.fast_paths = fast_paths
+        self.inlined: set[tuple[str, str]] = set()    # rule terms rendered inside an update loop
 
     # -- helpers ------------------------------------------------------------------
     def has_scratch(self, layer: str) -> bool:
@@ -97,12 +98,18 @@ class ScheduleEmitter(ABC):
                 operands[spec.var] = Operand(spec.name, tuple(spec.shape), scalar=not spec.shape, dtype=spec.dtype)
         return nests, operands
 
-    def learn_block(self, edge) -> list[str]:
-        """The learn phase: the rule's nests and element stages, decay, clamp, mask."""
+    def term_nests(self, edge) -> list[Nest]:
+        """A learning connection's rule terms (run in its target's update when fused)."""
+        ctx, op = self.context(edge)
+        return rule_terms(ctx, op.synapse_map(ctx))
+
+    def learn_block(self, edge, terms_fused: bool = False) -> list[str]:
+        """The learn phase: the rule's nests and element stages, decay, clamp, mask
+        (``terms_fused``: without the terms, which ran in the target's update)."""
         ctx, op = self.context(edge)
         lines: list[str] = []
         operands = self.operands(edge)
-        for item in learn_phase(ctx, op.synapse_map(ctx)):
+        for item in learn_phase(ctx, op.synapse_map(ctx), terms_fused):
             if isinstance(item, Nest):
                 lines.append(f"# {item.label}" + (f", guard {item.guard}" if item.guard else ""))
                 lines += self.emit_nest(item, operands, edge)
@@ -263,9 +270,13 @@ class ScheduleEmitter(ABC):
             for k, nest in enumerate(nests):
                 lines.append(f"# {nest.label}" + (f", guard {nest.guard}" if nest.guard else ""))
                 lines += self.emit_nest(nest, operands, op.target, first and k == 0)
-            return lines + self.emit_update(op)
+            lines += self.emit_update(op)
+            for edge in op.detail.get("learning", ()):      # terms a backend did not inline
+                if edge not in self.inlined:
+                    lines += self.nests_block(self.term_nests(edge), edge)
+            return lines
         if op.action == "learn":
-            return self.learn_block(op.target)
+            return self.learn_block(op.target, op.detail.get("terms_fused", False))
         if op.action == "record":
             lines = [f"# monitor {op.target!r}"]
             for spec in self.monitor_buffers(op.target):

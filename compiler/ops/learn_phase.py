@@ -68,10 +68,13 @@ def _term_nest(ctx: ConnectionContext, synapses: SynapseMap, term: Term, k: int,
                 expression, term.combine, guard=guard)
 
 
-def learn_phase(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest | ElementStage | FirstStep]:
+def learn_phase(ctx: ConnectionContext, synapses: SynapseMap,
+                terms_fused: bool = False) -> list[Nest | ElementStage | FirstStep]:
     """While learning: the rule's stages (terms summed over the batch and every shared
     position, since those domains do not index ``w``), then weight decay, then the
-    clamp. Then, learning or not, the run's weight mask (``w = 0`` where masked)."""
+    clamp. Then, learning or not, the run's weight mask (``w = 0`` where masked).
+    ``terms_fused``: the rule's terms run inside the target's update
+    (:func:`fuses_into_target`), so the phase starts after them."""
     work: list[Nest | ElementStage | FirstStep] = []
     weight = synapses.access("w")
     domains = synapses.weight_domains()
@@ -81,17 +84,12 @@ def learn_phase(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest | Ele
     if not ctx.learning:
         return mask + dales_nests(ctx, synapses)
     rule = ctx.options.get("rule")
-    fused = rule is not None and clamps(ctx) and fuses_clamp(ctx, synapses)
     if rule is not None:
-        accesses = _rule_accesses(ctx, synapses)
-        stages = RULES[rule].stages(ctx.options)
-        last = stages[-1]
-        for k, stage in enumerate(stages):
+        terms = iter(rule_terms(ctx, synapses))
+        for stage in RULES[rule].stages(ctx.options):
             if isinstance(stage, Term):
-                nest = _term_nest(ctx, synapses, stage, k, accesses)
-                if fused and (k == len(stages) - 1 or stage.guard != last.guard):
-                    nest = _clamped(ctx, synapses, nest, None if k == len(stages) - 1 else accesses[last.guard])
-                work.append(nest)
+                nest = next(terms)
+                work += [] if terms_fused else [nest]
             else:
                 work.append(ElementStage(f"{ctx.label} {rule} {stage.side}-synaptic traces", stage.side,
                                          stage.statements))
@@ -104,6 +102,38 @@ def learn_phase(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest | Ele
         work.append(Nest(f"{ctx.label} receptive fields", domains, weight,
                          f"where(nonzero(field_mask[{', '.join(synapses.weight)}]), 0.0, {weight})", "assign"))
     return work + mask + dales_nests(ctx, synapses)
+
+
+def rule_terms(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest]:
+    """The nests of the rule's terms, in order (at batch 1 each clamps the weights it
+    touches, :func:`fuses_clamp`)."""
+    rule = ctx.options["rule"]
+    fused = clamps(ctx) and fuses_clamp(ctx, synapses)
+    accesses = _rule_accesses(ctx, synapses)
+    stages = RULES[rule].stages(ctx.options)
+    last = stages[-1]
+    nests = []
+    for k, stage in enumerate(stages):
+        if isinstance(stage, Term):
+            nest = _term_nest(ctx, synapses, stage, k, accesses)
+            if fused and (k == len(stages) - 1 or stage.guard != last.guard):
+                nest = _clamped(ctx, synapses, nest, None if k == len(stages) - 1 else accesses[last.guard])
+            nests.append(nest)
+    return nests
+
+
+def fuses_into_target(ctx: ConnectionContext, synapses: SynapseMap) -> bool:
+    """The rule's terms can run inside the target layer's update loop, each target
+    neuron ``j`` updating its own column ``w[:, j]`` just after it updates, with every
+    synapse's terms in the same order: a dense float32 matrix (``post = (b, j)``, the
+    update loop's indices), learning at batch 1 (a larger batch is summed over samples
+    before it is added), every term guarded by ``s_pre`` or ``s_post``
+    (:func:`touched_sides`: no weight decay, no element stages)."""
+    storage = ctx.attrs.get("storage") or {}
+    return (ctx.learning and ctx.options.get("rule") is not None and ctx.batch_size == 1
+            and ctx.attrs["op"] == "dense" and storage.get("format") == "dense"
+            and storage.get("dtype") == "float32" and tuple(synapses.post) == ("b", "j")
+            and bool(touched_sides(ctx, synapses)))
 
 
 def dales_nests(ctx: ConnectionContext, synapses: SynapseMap) -> list[Nest]:
@@ -206,4 +236,5 @@ def code_batch(ctx: ConnectionContext) -> bool:
         fuses_clamp(ctx, CONNECTION_OPS[ctx.attrs["op"]].synapse_map(ctx))
 
 
-__all__ = ["ElementStage", "FirstStep", "code_batch", "learn_nests", "learn_phase", "learn_temps"]
+__all__ = ["ElementStage", "FirstStep", "code_batch", "fuses_into_target", "learn_nests", "learn_phase",
+           "learn_temps", "rule_terms"]

@@ -171,9 +171,11 @@ class LoopNestRenderer:
         return self.loops(self.nest.kept(), self.element_body(init_zero))
 
     # -- scatter ---------------------------------------------------------------------
-    def scatter(self) -> list[str]:
+    def scatter(self, listed: dict[str, tuple[str, str]] | None = None) -> list[str]:
         """Guard-outer loops adding straight into the output (``add`` nests), or assigning
-        it where the guard is non-zero (``assign`` nests without a reduction)."""
+        it where the guard is non-zero (``assign`` nests without a reduction).
+        ``listed``: guard domains visited through a list of the indices where the guard
+        is non-zero, ``{domain: (indices array, count)}`` (:meth:`gather_list`)."""
         nest = self.nest
         guard = self.guard_read()
         outer = [self.domains[i] for i in guard.indices]
@@ -182,7 +184,22 @@ class LoopNestRenderer:
         expression = self.code(nest.expression, {guard.text: "g"})
         store = f"{output} = {expression}" if nest.combine == "assign" else f"{output} += {expression}"
         body = [f"g = {self.value(guard)}", "if g != 0:", *["    " + line for line in self.loops(rest, [store])]]
-        return self.loops(outer, body)
+        for domain in reversed([d for d in outer if d.name not in self.bound]):
+            if listed and domain.name in listed:
+                indices, count = listed[domain.name]
+                body = [f"for n_{domain.name} in range({count}):",
+                        f"    {domain.name} = {indices}[n_{domain.name}]", *["    " + line for line in body]]
+            else:
+                body = [self.loop(domain), *["    " + line for line in body]]
+        return body
+
+    def gather_list(self, domain: str, indices: str, count: str) -> list[str]:
+        """Collect the values of ``domain`` where the guard is non-zero (the other guard
+        domains bound) into ``indices[:count]``, for :meth:`scatter`."""
+        return [f"{count} = 0", self.loop(self.domains[domain]),
+                f"    if {self.value(self.guard_read())} != 0:",
+                f"        {indices}[{count}] = {domain}",
+                f"        {count} += 1"]
 
     def can_scatter(self) -> bool:
         """An ``add`` nest with a plain guard, unless its expression reads its own output

@@ -381,4 +381,8 @@ class ScheduledOp:
         name = "->".join(self.target) if isinstance(self.target, tuple) else self.target
         if self.action == "accumulate":
             return f"accumulate {name} <- {' + '.join('->'.join(e) for e in self.detail['edges'])}"
+        if self.detail.get("learning"):
+            return f"{self.action} {name} + terms of {', '.join('->'.join(e) for e in self.detail['learning'])}"
+        if self.detail.get("terms_fused"):
+            return f"{self.action} {name} (its terms run in the update of {self.target[1]})"
         return f"{self.action} {name}"
