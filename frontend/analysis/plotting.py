@@ -1,8 +1,10 @@
-"""Raster and voltage plots of monitor recordings, as in BindsNET's ``analysis.plotting``.
+"""BindsNET's ``analysis.plotting``: rasters and voltages of monitor recordings (here),
+weight images (:mod:`snnc.analysis.weight_plots`), inputs, assignments and accuracy
+curves (:mod:`snnc.analysis.summary_plots`).
 
-Each function takes a dict ``name -> [T, ...]`` recording and returns the artists and
-axes it drew, which a later call can pass back to redraw in place. Unlike BindsNET,
-importing this module does not switch matplotlib to interactive mode.
+Raster and voltage plots take a dict ``name -> [T, ...]`` recording and return the
+artists and axes they drew, which a later call can pass back to redraw in place. Unlike
+BindsNET, importing this module does not switch matplotlib to interactive mode.
 """
 from __future__ import annotations
 
@@ -76,3 +78,11 @@ def plot_voltages(voltages: dict[str, torch.Tensor], ims=None, axes=None, time=N
     axes[-1].set_xlabel("simulation step")
     plt.tight_layout()
     return ims, axes
+
+
+from snnc.analysis.summary_plots import plot_assignments, plot_input, plot_performance  # noqa: E402
+from snnc.analysis.weight_plots import (plot_conv2d_weights, plot_local_connection_2d_weights,  # noqa: E402
+                                        plot_locally_connected_weights, plot_weights)
+
+__all__ = ["plot_assignments", "plot_conv2d_weights", "plot_input", "plot_local_connection_2d_weights",
+           "plot_locally_connected_weights", "plot_performance", "plot_spikes", "plot_voltages", "plot_weights"]

@@ -1,4 +1,20 @@
-"""Spike encodings: rates or intensities to ``[T, *shape]`` spike rasters."""
-from snnc.encoding.encodings import bernoulli, poisson
+"""Spike encodings: rates or intensities to ``[T, *shape]`` spike rasters (spec section 7).
 
-__all__ = ["bernoulli", "poisson"]
+Functions (:mod:`~snnc.encoding.encodings`): ``single``, ``repeat``, ``bernoulli``,
+``poisson``, ``rank_order``; generators over a sequence of data
+(:mod:`~snnc.encoding.loaders`): ``bernoulli_loader``, ``poisson_loader``,
+``rank_order_loader``; objects binding a function's arguments for datasets
+(:mod:`~snnc.encoding.encoders`): ``Encoder``, ``NullEncoder``, ``SingleEncoder``,
+``RepeatEncoder``, ``BernoulliEncoder``, ``PoissonEncoder``, ``RankOrderEncoder``.
+"""
+from snnc.encoding.encoders import (BernoulliEncoder, Encoder, NullEncoder, PoissonEncoder,
+                                    RankOrderEncoder, RepeatEncoder, SingleEncoder)
+from snnc.encoding.encodings import bernoulli, poisson, rank_order, repeat, single
+from snnc.encoding.loaders import bernoulli_loader, poisson_loader, rank_order_loader
+
+__all__ = [
+    "single", "repeat", "bernoulli", "poisson", "rank_order",
+    "bernoulli_loader", "poisson_loader", "rank_order_loader",
+    "Encoder", "NullEncoder", "SingleEncoder", "RepeatEncoder", "BernoulliEncoder",
+    "PoissonEncoder", "RankOrderEncoder",
+]
