@@ -1,0 +1,191 @@
+"""Unsupervised STDP (Diehl & Cook 2015) on scikit-learn's 8x8 digits, compiled by snnc.
+
+Each training image (pixel / 16 · intensity Hz, Poisson spikes, ``--time`` steps) is
+shown to a ``DiehlAndCook2015`` network learning with PostPre; its states are reset
+between images. Every ``--update-interval`` images the excitatory neurons are
+(re)labelled from the previous window's spikes and the window is scored with those
+labels, giving the accuracy curve. After training, learning is turned off, the
+training images are shown once more to assign each neuron a label
+(``assign_labels``), and the 500 test images are classified by all-activity and
+proportion-weighting voting.
+
+    python examples/digits_diehl_cook.py [--neurons 400] [--epochs 5] [--intensity 256]
+                                         [--backend numba] [--seed 0] [--out out]
+
+``--neurons 100 --epochs 1`` is issue 9's reference recipe (benchmarks/digits_recipe.py runs it
+in BindsNET too).
+Prints both accuracies and the training speed; writes the weights, assignments and
+accuracy plots to ``--out``.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import time as clock
+from pathlib import Path
+
+import torch
+from torch.utils.data import Subset
+from tqdm import tqdm
+
+import snnc
+from snnc.datasets import Digits
+from snnc.encoding import PoissonEncoder
+from snnc.evaluation import all_activity, assign_labels, proportion_weighting
+from snnc.models import DiehlAndCook2015
+from snnc.network.monitors import Monitor
+from snnc.utils import get_square_assignments, get_square_weights
+
+N_LABELS = 10
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--neurons", type=int, default=400)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--intensity", type=float, default=256.0)
+    parser.add_argument("--time", type=int, default=250)
+    parser.add_argument("--exc", type=float, default=22.5)
+    parser.add_argument("--inh", type=float, default=120.0)
+    parser.add_argument("--theta-plus", type=float, default=0.05)
+    parser.add_argument("--nu-decay", type=float, default=1.0,
+                        help="multiply both learning rates by this after every epoch")
+    parser.add_argument("--update-interval", type=int, default=250)
+    parser.add_argument("--backend", default="numba")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="out")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="use only the first LIMIT training and test images (a quick check)")
+    parser.add_argument("--no-plots", action="store_true")
+    return parser.parse_args()
+
+
+class Presenter:
+    """Runs one encoded image through the compiled network and returns the excitatory
+    layer's spikes ``[time, n]``."""
+
+    def __init__(self, network, backend: str, time: int) -> None:
+        self.network, self.time = network, time
+        self.monitor = Monitor(network.layers["Ae"], ["s"], time=time)
+        network.add_monitor(self.monitor, name="Ae")
+        self.program = snnc.compile(network, backend=backend)
+
+    def __call__(self, encoded: torch.Tensor) -> torch.Tensor:
+        self.program.run({"X": encoded.view(self.time, 1, -1)}, time=self.time)
+        spikes = self.monitor.get("s").view(self.time, -1).clone()
+        self.network.reset_state_variables()
+        return spikes
+
+
+def accuracy(predictions: torch.Tensor, labels: torch.Tensor) -> float:
+    return 100.0 * float((predictions == labels).float().mean())
+
+
+def train(present: Presenter, data: Digits, epochs: int, interval: int, generator: torch.Generator,
+          nu_decay: float = 1.0):
+    """Every image of every epoch in a fresh random order, the learning rates times
+    ``nu_decay`` after each epoch; returns the accuracy curves (each window scored with
+    the labels assigned from the window before)."""
+    rule = present.network.connections[("X", "Ae")].pipeline[0].learning_rule
+    curves = {"all activity": [], "proportion weighting": []}
+    window_spikes, window_labels, labelled = [], [], None
+    total = epochs * len(data)
+    with tqdm(total=total, desc="training", unit="image") as bar:
+        for _ in range(epochs):
+            for index in torch.randperm(len(data), generator=generator).tolist():
+                sample = data[index]
+                window_spikes.append(present(sample["encoded_image"]))
+                window_labels.append(sample["label"])
+                bar.update()
+                if len(window_spikes) == interval:
+                    spikes, labels = torch.stack(window_spikes), torch.tensor(window_labels)
+                    if labelled is not None:
+                        assignments, proportions = labelled
+                        curves["all activity"].append(accuracy(all_activity(spikes, assignments, N_LABELS), labels))
+                        curves["proportion weighting"].append(
+                            accuracy(proportion_weighting(spikes, assignments, proportions, N_LABELS), labels))
+                        bar.set_postfix(accuracy=f"{curves['all activity'][-1]:.0f}%")
+                    assignments, proportions, _ = assign_labels(spikes, labels, N_LABELS)
+                    labelled = (assignments, proportions)
+                    window_spikes, window_labels = [], []
+            rule.nu = rule.nu * nu_decay
+    return curves
+
+
+def record(present: Presenter, data: Digits, what: str) -> tuple[torch.Tensor, torch.Tensor]:
+    spikes, labels = [], []
+    for index in tqdm(range(len(data)), desc=what, unit="image"):
+        sample = data[index]
+        spikes.append(present(sample["encoded_image"]))
+        labels.append(sample["label"])
+    return torch.stack(spikes), torch.tensor(labels)
+
+
+def save_plots(network, assignments, curves, interval: int, out: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from snnc.analysis.plotting import plot_assignments, plot_performance, plot_weights
+
+    n = network.n_neurons
+    side = math.ceil(math.sqrt(n))
+    weights = network.connections[("X", "Ae")].pipeline[0].value.detach()
+    paths = [out / "digits_weights.png", out / "digits_assignments.png", out / "digits_accuracy.png"]
+    im = plot_weights(get_square_weights(weights, side, 8), wmax=float(weights.max()),
+                      title=f"X -> Ae weights ({n} neurons)")
+    im.figure.savefig(paths[0], bbox_inches="tight")
+    im = plot_assignments(get_square_assignments(assignments, side))
+    im.figure.savefig(paths[1], bbox_inches="tight")
+    plot_performance(curves, x_scale=interval, save=str(paths[2]))
+    plt.close("all")
+    return paths
+
+
+def main() -> None:
+    args = arguments()
+    torch.manual_seed(args.seed)
+    generator = torch.Generator().manual_seed(args.seed)
+    encoder = PoissonEncoder(time=args.time, dt=1.0)
+    train_set = Digits(image_encoder=encoder, train=True, intensity=args.intensity)
+    test_set = Digits(image_encoder=encoder, train=False, intensity=args.intensity)
+    if args.limit is not None:
+        train_set = Subset(train_set, range(min(args.limit, len(train_set))))
+        test_set = Subset(test_set, range(min(args.limit, len(test_set))))
+    network = DiehlAndCook2015(n_inpt=64, n_neurons=args.neurons, exc=args.exc, inh=args.inh,
+                               theta_plus=args.theta_plus, nu=(1e-4, 1e-2), norm=0.1 * 64, inpt_shape=(1, 8, 8))
+    start = clock.perf_counter()
+    present = Presenter(network, args.backend, args.time)
+    compiled = clock.perf_counter() - start
+
+    start = clock.perf_counter()
+    curves = train(present, train_set, args.epochs, args.update_interval, generator, args.nu_decay)
+    trained = clock.perf_counter() - start
+    images = args.epochs * len(train_set)
+
+    network.train(False)
+    start = clock.perf_counter()
+    train_spikes, train_labels = record(present, train_set, "labelling")
+    assignments, proportions, _ = assign_labels(train_spikes, train_labels, N_LABELS)
+    test_spikes, test_labels = record(present, test_set, "testing")
+    evaluated = clock.perf_counter() - start
+    all_acc = accuracy(all_activity(test_spikes, assignments, N_LABELS), test_labels)
+    prop_acc = accuracy(proportion_weighting(test_spikes, assignments, proportions, N_LABELS), test_labels)
+
+    print(f"Diehl & Cook on digits: {args.neurons} neurons, {args.epochs} epoch(s) of {len(train_set)} images, "
+          f"{args.time} steps each, intensity {args.intensity:g}, backend {args.backend}, seed {args.seed}")
+    print(f"test accuracy ({len(test_set)} images): all activity {all_acc:.1f}%, "
+          f"proportion weighting {prop_acc:.1f}%")
+    print(f"training: {images} images in {trained:.1f} s ({images / trained:.0f} images/s, "
+          f"{1e3 * trained / images:.2f} ms each); compile {compiled:.1f} s; labelling and testing "
+          f"{len(train_set) + len(test_set)} images in {evaluated:.1f} s")
+    if not args.no_plots:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        for path in save_plots(network, assignments, curves, args.update_interval, out):
+            print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
