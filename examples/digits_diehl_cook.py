@@ -121,7 +121,10 @@ def record(present: Presenter, data: Digits, what: str) -> tuple[torch.Tensor, t
     return torch.stack(spikes), torch.tensor(labels)
 
 
-def save_plots(network, assignments, curves, interval: int, out: Path) -> list[Path]:
+def save_plots(network, assignments, curves, interval: int, out: Path, name: str = "digits",
+               side: int = 8) -> list[Path]:
+    """The learned weights (one ``side × side`` tile per neuron), the neurons' labels and
+    the accuracy curves, as ``out/{name}_weights.png`` and so on."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -130,13 +133,13 @@ def save_plots(network, assignments, curves, interval: int, out: Path) -> list[P
     from snnc.analysis.plotting import plot_assignments, plot_performance, plot_weights
 
     n = network.n_neurons
-    side = math.ceil(math.sqrt(n))
+    grid = math.ceil(math.sqrt(n))
     weights = network.connections[("X", "Ae")].pipeline[0].value.detach()
-    paths = [out / "digits_weights.png", out / "digits_assignments.png", out / "digits_accuracy.png"]
-    im = plot_weights(get_square_weights(weights, side, 8), wmax=float(weights.max()),
+    paths = [out / f"{name}_{what}.png" for what in ("weights", "assignments", "accuracy")]
+    im = plot_weights(get_square_weights(weights, grid, side), wmax=float(weights.max()),
                       title=f"X -> Ae weights ({n} neurons)")
     im.figure.savefig(paths[0], bbox_inches="tight")
-    im = plot_assignments(get_square_assignments(assignments, side))
+    im = plot_assignments(get_square_assignments(assignments, grid))
     im.figure.savefig(paths[1], bbox_inches="tight")
     plot_performance(curves, x_scale=interval, save=str(paths[2]))
     plt.close("all")

@@ -27,3 +27,38 @@ def test_digits_diehl_cook_trains_reports_and_plots(tmp_path):
     assert 0.0 <= accuracy <= 100.0
     for name in ("digits_weights.png", "digits_assignments.png", "digits_accuracy.png"):
         assert (tmp_path / name).stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_reward_modulated_learns_the_mapping():
+    out = run_example("reward_modulated.py", "--trials", "150", "--block", "50")
+    shares = [float(line.split(":")[1].split("%")[0]) for line in out.splitlines() if line.startswith("trials")]
+    assert shares[-1] >= 90.0 and shares[-1] > shares[0]
+
+
+@pytest.mark.slow
+def test_inspect_ir_writes_every_pass_and_source(tmp_path):
+    out = run_example("inspect_ir.py", "--out", str(tmp_path))
+    assert "update Ae + terms of X->Ae" in out
+    for backend in ("torch", "numba", "numba-cuda"):
+        assert (tmp_path / f"{backend}_generated.py").stat().st_size > 1000
+        assert (tmp_path / f"{backend}_2_fuse.txt").exists()
+
+
+@pytest.mark.slow
+def test_fashion_mnist_example_reads_idx_files(tmp_path):
+    pytest.importorskip("matplotlib")
+    root = Path("/usr/share/datasets/fashion-mnist")
+    if not (root / "train-images-idx3-ubyte.gz").exists():
+        pytest.skip("Debian's dataset-fashion-mnist is not installed")
+    out = run_example("fashion_mnist_diehl_cook.py", "--neurons", "16", "--train-images", "60", "--test-images",
+                      "40", "--time", "50", "--update-interval", "20", "--out", str(tmp_path))
+    assert "test accuracy (40 images)" in out
+    assert (tmp_path / "fashion_mnist_weights.png").exists()
+
+
+@pytest.mark.slow
+def test_batch_inference_gives_identical_spikes():
+    pytest.importorskip("sklearn")
+    out = run_example("batch_inference.py", "--batches", "1", "8")
+    assert "identical spikes for every batch size: True" in out
