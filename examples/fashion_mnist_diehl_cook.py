@@ -6,9 +6,12 @@ Debian's ``dataset-fashion-mnist`` package (``apt-get install dataset-fashion-mn
 ``--root`` points elsewhere). Pixels are scaled to ``pixel / 255 · intensity`` Hz.
 
     python examples/fashion_mnist_diehl_cook.py [--neurons 400] [--epochs 1] [--intensity 128]
-                                                [--train-images 60000] [--test-images 10000] [--out out]
+                                                [--train-images 60000] [--label-images 10000]
+                                                [--test-images 10000] [--out out]
 
-``--neurons 100 --train-images 3000 --test-images 1000`` is issue 9's reference recipe.
+The neurons are labelled from the first ``--label-images`` training images shown again
+with learning off. ``--neurons 100 --train-images 3000 --label-images 3000
+--test-images 1000`` is issue 9's reference recipe.
 """
 from __future__ import annotations
 
@@ -33,6 +36,8 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--train-images", type=int, default=60000)
     parser.add_argument("--test-images", type=int, default=10000)
+    parser.add_argument("--label-images", type=int, default=10000,
+                        help="training images shown again, learning off, to label the neurons")
     parser.add_argument("--intensity", type=float, default=128.0)
     parser.add_argument("--time", type=int, default=250)
     parser.add_argument("--exc", type=float, default=22.5)
@@ -67,7 +72,8 @@ def main() -> None:
 
     network.train(False)
     start = clock.perf_counter()
-    train_spikes, train_labels = record(present, sets["train"], "labelling")
+    labelling = Subset(sets["train"], range(min(args.label_images, len(sets["train"]))))
+    train_spikes, train_labels = record(present, labelling, "labelling")
     assignments, proportions, _ = assign_labels(train_spikes, train_labels, N_LABELS)
     del train_spikes
     test_spikes, test_labels = record(present, sets["test"], "testing")
@@ -80,7 +86,7 @@ def main() -> None:
           f"proportion weighting {prop_acc:.1f}%")
     print(f"training: {images} images in {trained:.1f} s ({images / trained:.0f} images/s, "
           f"{1e3 * trained / images:.2f} ms each); compile {compiled:.1f} s; labelling and testing "
-          f"{len(sets['train']) + len(sets['test'])} images in {evaluated:.1f} s")
+          f"{len(labelling) + len(sets['test'])} images in {evaluated:.1f} s")
     if not args.no_plots:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
