@@ -142,7 +142,7 @@ def test_caller_model_unchanged():
         before = snapshot(ann)
         normalised = data_based_normalization(ann, data)
         ann_to_snn(ann, shape, data=data)
-        assert normalised is not ann
+        assert normalised is not ann and normalised.training
         assert_unchanged(ann, before)
 
 

@@ -62,3 +62,12 @@ def test_batch_inference_gives_identical_spikes():
     pytest.importorskip("sklearn")
     out = run_example("batch_inference.py", "--batches", "1", "8")
     assert "identical spikes for every batch size: True" in out
+
+
+@pytest.mark.slow
+def test_ann_to_snn_example_matches_the_ann():
+    pytest.importorskip("sklearn")
+    out = run_example("ann_to_snn.py", "--steps", "20", "60", "--train-seconds", "1")
+    ann = float(out.split("test accuracy ")[1].split("%")[0])
+    snn = [float(line.split("test accuracy")[1].split("%")[0]) for line in out.splitlines() if line.startswith("SNN")]
+    assert ann > 80 and abs(snn[-1] - ann) <= 3.0
