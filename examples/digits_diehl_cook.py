@@ -146,48 +146,58 @@ def save_plots(network, assignments, curves, interval: int, out: Path, name: str
     return paths
 
 
+def run_recipe(args: argparse.Namespace, title: str, train_set, label_set, test_set, side: int) -> None:
+    """Build, train, label and test a ``DiehlAndCook2015`` network on ``side × side``
+    images; print the accuracies and speed; save the plots as ``{title}_*.png``."""
+    generator = torch.Generator().manual_seed(args.seed)
+    n_inpt = side * side
+    network = DiehlAndCook2015(n_inpt=n_inpt, n_neurons=args.neurons, exc=args.exc, inh=args.inh,
+                               theta_plus=args.theta_plus, nu=(1e-4, 1e-2), norm=0.1 * n_inpt,
+                               inpt_shape=(1, side, side))
+    start = clock.perf_counter()
+    present = Presenter(network, args.backend, args.time)
+    compiled = clock.perf_counter() - start
+
+    start = clock.perf_counter()
+    curves = train(present, train_set, args.epochs, args.update_interval, generator, getattr(args, "nu_decay", 1.0))
+    trained = clock.perf_counter() - start
+    images = args.epochs * len(train_set)
+
+    network.train(False)
+    start = clock.perf_counter()
+    label_spikes, labels = record(present, label_set, "labelling")
+    assignments, proportions, _ = assign_labels(label_spikes, labels, N_LABELS)
+    del label_spikes
+    test_spikes, test_labels = record(present, test_set, "testing")
+    evaluated = clock.perf_counter() - start
+    all_acc = accuracy(all_activity(test_spikes, assignments, N_LABELS), test_labels)
+    prop_acc = accuracy(proportion_weighting(test_spikes, assignments, proportions, N_LABELS), test_labels)
+
+    print(f"Diehl & Cook on {title}: {args.neurons} neurons, {args.epochs} epoch(s) of {len(train_set)} images, "
+          f"{args.time} steps each, intensity {args.intensity:g}, backend {args.backend}, seed {args.seed}")
+    print(f"test accuracy ({len(test_set)} images): all activity {all_acc:.1f}%, "
+          f"proportion weighting {prop_acc:.1f}%")
+    print(f"training: {images} images in {trained:.1f} s ({images / trained:.0f} images/s, "
+          f"{1e3 * trained / images:.2f} ms each); compile {compiled:.1f} s; labelling and testing "
+          f"{len(label_set) + len(test_set)} images in {evaluated:.1f} s")
+    if not args.no_plots:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        name = title.lower().replace("-", "_")
+        for path in save_plots(network, assignments, curves, args.update_interval, out, name, side):
+            print(f"wrote {path}")
+
+
 def main() -> None:
     args = arguments()
     torch.manual_seed(args.seed)
-    generator = torch.Generator().manual_seed(args.seed)
     encoder = PoissonEncoder(time=args.time, dt=1.0)
     train_set = Digits(image_encoder=encoder, train=True, intensity=args.intensity)
     test_set = Digits(image_encoder=encoder, train=False, intensity=args.intensity)
     if args.limit is not None:
         train_set = Subset(train_set, range(min(args.limit, len(train_set))))
         test_set = Subset(test_set, range(min(args.limit, len(test_set))))
-    network = DiehlAndCook2015(n_inpt=64, n_neurons=args.neurons, exc=args.exc, inh=args.inh,
-                               theta_plus=args.theta_plus, nu=(1e-4, 1e-2), norm=0.1 * 64, inpt_shape=(1, 8, 8))
-    start = clock.perf_counter()
-    present = Presenter(network, args.backend, args.time)
-    compiled = clock.perf_counter() - start
-
-    start = clock.perf_counter()
-    curves = train(present, train_set, args.epochs, args.update_interval, generator, args.nu_decay)
-    trained = clock.perf_counter() - start
-    images = args.epochs * len(train_set)
-
-    network.train(False)
-    start = clock.perf_counter()
-    train_spikes, train_labels = record(present, train_set, "labelling")
-    assignments, proportions, _ = assign_labels(train_spikes, train_labels, N_LABELS)
-    test_spikes, test_labels = record(present, test_set, "testing")
-    evaluated = clock.perf_counter() - start
-    all_acc = accuracy(all_activity(test_spikes, assignments, N_LABELS), test_labels)
-    prop_acc = accuracy(proportion_weighting(test_spikes, assignments, proportions, N_LABELS), test_labels)
-
-    print(f"Diehl & Cook on digits: {args.neurons} neurons, {args.epochs} epoch(s) of {len(train_set)} images, "
-          f"{args.time} steps each, intensity {args.intensity:g}, backend {args.backend}, seed {args.seed}")
-    print(f"test accuracy ({len(test_set)} images): all activity {all_acc:.1f}%, "
-          f"proportion weighting {prop_acc:.1f}%")
-    print(f"training: {images} images in {trained:.1f} s ({images / trained:.0f} images/s, "
-          f"{1e3 * trained / images:.2f} ms each); compile {compiled:.1f} s; labelling and testing "
-          f"{len(train_set) + len(test_set)} images in {evaluated:.1f} s")
-    if not args.no_plots:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        for path in save_plots(network, assignments, curves, args.update_interval, out):
-            print(f"wrote {path}")
+    run_recipe(args, "digits", train_set, train_set, test_set, 8)
 
 
 if __name__ == "__main__":

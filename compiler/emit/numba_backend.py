@@ -114,12 +114,7 @@ class NumbaEmitter(ScheduleEmitter):
         only their rows of column ``j``. None when there is nothing to inline."""
         before: list[str] = []
         body: list[str] = []
-        for edge in edges:
-            operands = self.operands(edge)
-            renderers = [LoopNestRenderer(nest, operands, bound=frozenset({"b", "j"}))
-                         for nest in self.term_nests(edge)]
-            if not all(renderer.can_scatter() for renderer in renderers):
-                continue                # rendered after the update instead
+        for edge, _, renderers in self.inlinable_terms(edges):
             prefix = self.plan.prefixes[edge]
             lists: dict[str, tuple[str, str]] = {}
             for renderer in renderers:

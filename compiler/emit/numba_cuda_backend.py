@@ -219,12 +219,7 @@ class NumbaCudaEmitter(ScheduleEmitter):
         kernel parameters they add."""
         body: list[str] = []
         params: list[str] = []
-        for edge in edges:
-            operands = self.operands(edge)
-            renderers = [LoopNestRenderer(nest, operands, bound=frozenset({"b", "j"}))
-                         for nest in self.term_nests(edge)]
-            if not all(renderer.can_scatter() for renderer in renderers):
-                continue                # its own kernels after the update instead
+        for edge, operands, renderers in self.inlinable_terms(edges):
             for renderer in renderers:
                 body += [f"# {renderer.nest.label}, guard {renderer.nest.guard}, in this kernel (fuse_learning)",
                          *renderer.scatter()]

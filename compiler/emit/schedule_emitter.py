@@ -18,6 +18,7 @@ from snnc.compiler.nest import BATCH, Nest, Operand
 from snnc.compiler.ops import CONNECTION_OPS, LAYER_OPS
 from snnc.compiler.ops.csrm import WINDOW_STATEMENTS, window_symbols, windowed
 from snnc.compiler.ops.opaque import is_opaque
+from snnc.compiler.render.nest_loops import LoopNestRenderer
 from snnc.compiler.ops.learn_phase import FirstStep, learn_phase, rule_terms
 from snnc.compiler.ops.connection import (build_operands, context, propagate_nests,
                                           rule_state_kinds, to_csr, weight_shape)
@@ -102,6 +103,20 @@ class ScheduleEmitter(ABC):
         """A learning connection's rule terms (run in its target's update when fused)."""
         ctx, op = self.context(edge)
         return rule_terms(ctx, op.synapse_map(ctx))
+
+    def inlinable_terms(self, edges):
+        """``(edge, operands, renderers)`` for each connection of ``edges`` (fused into a
+        target's update) whose rule terms render inside the loop over the target's
+        neurons: one renderer per term with ``b, j`` bound. A connection with a term that
+        cannot (not a scatter) is left out, and runs after the update instead."""
+        found = []
+        for edge in edges:
+            operands = self.operands(edge)
+            renderers = [LoopNestRenderer(nest, operands, bound=frozenset({"b", "j"}))
+                         for nest in self.term_nests(edge)]
+            if all(renderer.can_scatter() for renderer in renderers):
+                found.append((edge, operands, renderers))
+        return found
 
     def learn_block(self, edge, terms_fused: bool = False) -> list[str]:
         """The learn phase: the rule's nests and element stages, decay, clamp, mask
