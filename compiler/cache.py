@@ -63,6 +63,7 @@ def structure_key(ir: nx.DiGraph, options: CompileOptions) -> str:
     description["decisions"] = [[list(edge), ir.edges[edge]["storage"], ir.edges[edge]["propagation"],
                                  code_decisions(ir, edge)] for edge in ir.edges]
     description["loop_nest"] = ir.graph["loop_nest"]
+    description["schedule"] = [op.label() for op in ir.graph.get("schedule", [])]   # fused learning, too
     text = json.dumps(description, sort_keys=True, default=repr)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 

@@ -39,7 +39,7 @@ def main() -> None:
     train_set = Digits(image_encoder=encoder, train=True, intensity=256.0)
     network = DiehlAndCook2015(n_inpt=64, n_neurons=100, inh=120.0, norm=6.4, inpt_shape=(1, 8, 8))
     present = Presenter(network, args.backend, TIME)
-    train(present, train_set, 1, 250, torch.Generator().manual_seed(args.seed))
+    train(present, train_set, 1, 250, torch.Generator().manual_seed(args.seed))     # curves, seconds unused
     network.train(False)
     network.layers["Ae"].one_spike = False
     spikes, labels = record(present, train_set, "labelling")

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 import snnc
 from snnc.compiler import CompileOptions, run_pipeline
 from snnc.ir import record_network
-from snnc.learning import DiehlAndCook, Hebbian, PostPre
+from snnc.learning import DiehlAndCook, Hebbian, PostPre, WeightDependentPostPre
 from snnc.network import Network
 from snnc.network.monitors import Monitor
 from snnc.network.nodes import DiehlAndCookNodes, Input, LIFNodes
@@ -34,13 +34,16 @@ def fused_edges(program) -> list[tuple[str, str]]:
 
 
 def learning_network(rule=PostPre, target=LIFNodes, seed: int = 0, layer_order=("X", "H", "Y"),
-                     weight_decay: float | None = None, batch_size: int = 1) -> Network:
-    """X (input) -> H -> Y and H -> H, every connection learning with ``rule``."""
+                     weight_decay: float | None = None, batch_size: int = 1, out_of_bounds: bool = False,
+                     shared: bool = False) -> Network:
+    """X (input) -> H -> Y and H -> H, every connection learning with ``rule``
+    (``out_of_bounds``: initial weights in [-1, 2), outside the clamp [0, 1], so the
+    first step's clamp matters; ``shared``: H -> Y and H -> H hold one tensor)."""
     generator = torch.Generator().manual_seed(seed)
     network = Network(dt=1.0, batch_size=batch_size)
     layers = {"X": Input(24, traces=True),
               "H": target(16, traces=True, thresh=-60.0),
-              "Y": LIFNodes(8, traces=True, thresh=-62.0)}
+              "Y": LIFNodes(16 if shared else 8, traces=True, thresh=-62.0)}
     for name in layer_order:
         network.add_layer(layers[name], name)
     kwargs = dict(update_rule=rule, nu=(0.05, 0.1), wmin=0.0, wmax=1.0)
@@ -48,7 +51,11 @@ def learning_network(rule=PostPre, target=LIFNodes, seed: int = 0, layer_order=(
         kwargs["weight_decay"] = weight_decay
     for source, target_name, scale in (("X", "H", 8.0), ("H", "Y", 6.0), ("H", "H", 0.5)):
         w = torch.rand(layers[source].n, layers[target_name].n, generator=generator) * min(scale, 1.0)
+        if out_of_bounds:
+            w = w * 3.0 - 1.0
         network.add_connection(Connection(layers[source], layers[target_name], w=w, **kwargs), source, target_name)
+    if shared:
+        network.connections[("H", "Y")].w = network.connections[("H", "H")].w
     for name, layer in network.layers.items():
         network.add_monitor(Monitor(layer, ["s"]), name)
     return network
@@ -73,20 +80,38 @@ def run(network: Network, backend: str, steps: int = 60, seed: int = 1, **option
     pytest.param(PostPre, DiehlAndCookNodes, marks=pytest.mark.slow),
     pytest.param(Hebbian, DiehlAndCookNodes, marks=pytest.mark.slow)])
 def test_fused_terms_are_bit_identical_to_the_learn_phase(rule, target):
-    """DiehlAndCookNodes' update has shared and row stages: the terms join its last loop."""
-    fused, program = run(learning_network(rule, target), "numba", fuse_learning=True)
+    """DiehlAndCookNodes' update has shared and row stages: the terms join its last loop.
+    The LIF case starts with weights outside the clamp (the first step's clamp follows
+    the fused terms)."""
+    bounds = target is LIFNodes and rule is PostPre
+    fused, program = run(learning_network(rule, target, out_of_bounds=bounds), "numba", fuse_learning=True)
     assert fused_edges(program) == [("X", "H"), ("H", "Y")]          # not H -> H (recurrent)
     assert "(fuse_learning)" in program.source
-    unfused, plain = run(learning_network(rule, target), "numba", fuse_learning=False)
+    unfused, plain = run(learning_network(rule, target, out_of_bounds=bounds), "numba", fuse_learning=False)
     assert fused_edges(plain) == [] and "(fuse_learning)" not in plain.source
     assert fused["H.s"].any() and fused["Y.s"].any(), "a silent network proves nothing"
-    initial = learning_network(rule, target).connections[("X", "H")].w
+    initial = learning_network(rule, target, out_of_bounds=bounds).connections[("X", "H")].w
     assert not torch.equal(fused["X->H.w"], initial), "the weights must have learned"
     for key in fused:
         assert torch.equal(fused[key], unfused[key]), key
-    reference, _ = run(learning_network(rule, target), "torch")
+    reference, _ = run(learning_network(rule, target, out_of_bounds=bounds), "torch")
     for key in reference:
         torch.testing.assert_close(fused[key], reference[key], atol=1e-5, rtol=1e-5, msg=key)
+    if bounds:
+        assert float(fused["H->H.w"].min()) >= 0.0 and float(fused["H->H.w"].max()) <= 1.0
+
+
+@pytest.mark.slow
+def test_a_layer_whose_names_clash_runs_the_terms_after_its_loop():
+    """CurrentLIF's current is called ``i``, the terms' loop index: the numba emitter runs
+    the fused terms right after the layer's loop instead, with the same numbers."""
+    from snnc.network.nodes import CurrentLIFNodes
+
+    fused, program = run(learning_network(PostPre, CurrentLIFNodes), "numba", fuse_learning=True)
+    assert fused_edges(program) == [("X", "H"), ("H", "Y")]
+    unfused, _ = run(learning_network(PostPre, CurrentLIFNodes), "numba", fuse_learning=False)
+    for key in fused:
+        assert torch.equal(fused[key], unfused[key]), key
 
 
 @pytest.mark.skipif(not SIMULATED, reason="numba-cuda runs in the CUDA simulator (NUMBA_ENABLE_CUDASIM=1)")
@@ -122,6 +147,10 @@ def test_the_pass_leaves_alone_what_fusing_would_reorder():
     assert lowered_fused_edges(learning_network(weight_decay=0.1)) == []
     # a batch of 2 sums the samples' terms before adding them
     assert lowered_fused_edges(learning_network(batch_size=2)) == []
+    # H -> Y and H -> H share their weights: H -> H's learn phase changes H -> Y's too
+    assert lowered_fused_edges(learning_network(shared=True)) == [("X", "H")]
+    # a rule whose term is not guarded by a spike
+    assert lowered_fused_edges(learning_network(rule=WeightDependentPostPre)) == []
     # learning off: nothing to fuse
     network = learning_network()
     network.train(False)

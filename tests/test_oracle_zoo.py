@@ -33,6 +33,7 @@ CASES = {
     "diehl_and_cook": ("DiehlAndCook2015", (49,), dict(n_neurons=9, exc=30.0, inh=60.0)),
     "diehl_and_cook_v2": ("DiehlAndCook2015v2", (49,), dict(n_neurons=9, inh=20.0)),
     "increasing": ("IncreasingInhibitionNetwork", (49,), dict(n_neurons=10, max_inhib=-40.0)),
+    "increasing_100": ("IncreasingInhibitionNetwork", (49,), dict(n_neurons=100, max_inhib=-40.0)),
     "local": ("LocallyConnectedNetwork", (49,), dict(input_shape=[7, 7], kernel_size=3, stride=2,
                                                      n_filters=2, norm=0.3)),
 }

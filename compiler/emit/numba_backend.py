@@ -9,7 +9,7 @@ to a real file so numba's cache works.
 """
 from __future__ import annotations
 
-from snnc.compiler.elementwise import split_stages
+from snnc.compiler.elementwise import names_used, split_stages
 from snnc.compiler.render.scalar import render_row, render_scalar, render_shared
 from snnc.compiler.emit.plan import BufferSpec
 from snnc.compiler.emit.schedule_emitter import ScheduleEmitter, indent
@@ -89,7 +89,7 @@ class NumbaEmitter(ScheduleEmitter):
         spikes = self.plan.name(op.target, "s")
         lines: list[str] = []
         stages = split_stages(statements, symbols)
-        inlined = self.inline_terms(op.detail.get("learning", ())) \
+        inlined = self.inline_terms(op.detail.get("learning", ()), frozenset(names_used(stages[-1][1]))) \
             if stages[-1][0] == "sample" and not self.batch_outer else None
         for k, (kind, stage) in enumerate(stages):
             if kind == "sample":
@@ -107,29 +107,30 @@ class NumbaEmitter(ScheduleEmitter):
                           *indent(render_shared(stage, symbols, spikes), 1)]
         return lines
 
-    def inline_terms(self, edges) -> tuple[list[str], list[str]] | None:
+    def inline_terms(self, edges, taken: frozenset[str]) -> tuple[list[str], list[str]] | None:
         """The rule terms of ``edges`` for the body of their target's loop over neurons
         ``j`` (the ``fuse_learning`` pass), and what runs before that loop: each
         pre-synaptic guard's list of the sources that spiked, so that a term visits
         only their rows of column ``j``. None when there is nothing to inline."""
         before: list[str] = []
         body: list[str] = []
-        for edge, _, renderers in self.inlinable_terms(edges):
+        for edge, _, renderers in self.inlinable_terms(edges, taken):
             prefix = self.plan.prefixes[edge]
-            lists: dict[str, tuple[str, str]] = {}
+            lists: dict[str, tuple[str, str]] = {}           # guard -> (indices, count)
             for renderer in renderers:
                 guard = renderer.guard_read()
                 free = [index for index in guard.indices if index not in renderer.bound]
-                if len(free) == 1 and free[0] not in lists:
+                if len(free) == 1 and guard.text not in lists:
                     indices, count = f"{prefix}_fired_{len(lists)}", f"{prefix}_count_{len(lists)}"
                     extent = renderer.bound_code(renderer.domains[free[0]].stop)
                     self.scratch.append(f"{indices} = np.empty({extent}, np.int64)")
                     before += [f"# {edge_label(edge)}: where {guard.text} spiked, for its terms below",
                                *renderer.gather_list(free[0], indices, count)]
-                    lists[free[0]] = (indices, count)
+                    lists[guard.text] = (indices, count)
                 nest = renderer.nest
+                listed = {free[0]: lists[guard.text]} if guard.text in lists else None
                 body += [f"# {nest.label}, guard {nest.guard}, in this loop (fuse_learning)",
-                         *renderer.scatter({k: v for k, v in lists.items() if k in free})]
+                         *renderer.scatter(listed)]
             self.inlined.add(edge)
         return (before, body) if body else None
 

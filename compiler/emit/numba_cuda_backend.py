@@ -191,7 +191,7 @@ class NumbaCudaEmitter(ScheduleEmitter):
             if kind == "sample":
                 body = render_scalar(stage, symbols, self.input_expression(op.target))
                 if stage is stages[-1][1]:         # fused rule terms join the last stage
-                    terms, term_params = self.inline_terms(op.detail.get("learning", ()))
+                    terms, term_params = self.inline_terms(op.detail.get("learning", ()), frozenset(used))
                     body += terms
                     params += [param for param in term_params if param not in params]
                 params = (["t"] if "t" in _names(body) else []) + params
@@ -212,14 +212,14 @@ class NumbaCudaEmitter(ScheduleEmitter):
             launches += self.launch(Kernel(name, params, indices, extents, body))
         return launches
 
-    def inline_terms(self, edges) -> tuple[list[str], list[str]]:
+    def inline_terms(self, edges, taken: frozenset[str]) -> tuple[list[str], list[str]]:
         """The rule terms of ``edges`` in the target's update kernel (the
         ``fuse_learning`` pass): the thread of neuron ``j`` updates column ``w[:, j]``
         after the neuron, so neighbouring threads write neighbouring weights; and the
         kernel parameters they add."""
         body: list[str] = []
         params: list[str] = []
-        for edge, operands, renderers in self.inlinable_terms(edges):
+        for edge, operands, renderers in self.inlinable_terms(edges, taken):
             for renderer in renderers:
                 body += [f"# {renderer.nest.label}, guard {renderer.nest.guard}, in this kernel (fuse_learning)",
                          *renderer.scatter()]

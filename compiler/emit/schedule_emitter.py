@@ -104,17 +104,21 @@ class ScheduleEmitter(ABC):
         ctx, op = self.context(edge)
         return rule_terms(ctx, op.synapse_map(ctx))
 
-    def inlinable_terms(self, edges):
+    def inlinable_terms(self, edges, taken: frozenset[str] = frozenset()):
         """``(edge, operands, renderers)`` for each connection of ``edges`` (fused into a
         target's update) whose rule terms render inside the loop over the target's
-        neurons: one renderer per term with ``b, j`` bound. A connection with a term that
-        cannot (not a scatter) is left out, and runs after the update instead."""
+        neurons: one renderer per term with ``b, j`` bound. A connection is left out, and
+        runs after the update instead, when a term is not a scatter or its loop names
+        (a domain ``i``, ``n_i``, the guard value ``g``) are ``taken`` by the layer's
+        statements (CurrentLIF's current is ``i``)."""
         found = []
         for edge in edges:
             operands = self.operands(edge)
             renderers = [LoopNestRenderer(nest, operands, bound=frozenset({"b", "j"}))
                          for nest in self.term_nests(edge)]
-            if all(renderer.can_scatter() for renderer in renderers):
+            names = {"g"} | {name for renderer in renderers for d in renderer.nest.domains
+                             if d.name not in renderer.bound for name in (d.name, f"n_{d.name}")}
+            if all(renderer.can_scatter() for renderer in renderers) and not names & taken:
                 found.append((edge, operands, renderers))
         return found
 

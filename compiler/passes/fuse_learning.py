@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import logging
+import math
 
 import networkx as nx
+import torch
 
 from snnc.compiler.ops.connection import CONNECTION_OPS, context
 from snnc.compiler.ops.learn_phase import fuses_into_target
@@ -31,17 +33,19 @@ def fuse_learning(ir: nx.DiGraph, options: CompileOptions) -> nx.DiGraph:
     the ``update`` step gains ``detail["learning"]`` (those connections, in order) and
     each one's ``learn`` step keeps only what follows the terms (``terms_fused``).
     Valid when the source has updated earlier in the step (its spikes and trace are
-    this step's) and is not the target itself; nothing else between the target's
-    update and the learn phase reads or writes those weights. ``options.fuse_learning``
+    this step's) and is not the target itself, and no other connection holds the same
+    weight tensor (it could read or change them between the target's update and the
+    learn phase). ``options.fuse_learning``
     (None: the backend's :data:`DEFAULT`) turns it on or off."""
     wanted = DEFAULT.get(options.backend, False) if options.fuse_learning is None else options.fuse_learning
     schedule = ir.graph.get("schedule", [])
     if not wanted or options.backend == "torch" or not ir.graph["learning"]:
         return ir
     updated = {op.target: k for k, op in enumerate(schedule) if op.action == "update"}
+    shared = _shared_weights(ir)
     fused: dict[str, list[tuple[str, str]]] = {}
     for op in schedule:
-        if op.action != "learn" or not _fusable(ir, op.target, updated, options.backend):
+        if op.action != "learn" or op.target in shared or not _fusable(ir, op.target, updated, options.backend):
             continue
         fused.setdefault(op.target[1], []).append(op.target)
         log.info("connection %s->%s: %s terms run in the update of %r", *op.target,
@@ -56,11 +60,21 @@ def fuse_learning(ir: nx.DiGraph, options: CompileOptions) -> nx.DiGraph:
     return ir
 
 
+def _shared_weights(ir: nx.DiGraph) -> set[tuple[str, str]]:
+    """Connections whose weight tensor shares its memory with another connection's."""
+    owners: dict[int, list[tuple[str, str]]] = {}
+    for edge in ir.edges:
+        w = ir.edges[edge].get("params", {}).get("w")
+        if isinstance(w, torch.Tensor) and w.layout == torch.strided:
+            owners.setdefault(w.untyped_storage().data_ptr(), []).append(edge)
+    return {edge for edges in owners.values() if len(edges) > 1 for edge in edges}
+
+
 def _fusable(ir: nx.DiGraph, edge: tuple[str, str], updated: dict[str, int], backend: str) -> bool:
     source, target = edge
     if source == target or is_opaque(ir.edges[edge]) or is_opaque(ir.nodes[target]):
         return False
-    if updated.get(source, len(updated) + 1) >= updated.get(target, -1):
+    if updated.get(source, math.inf) >= updated.get(target, -1):
         return False                    # the source updates later: its trace is not yet this step's
     ctx = context(ir, edge, backend)
     return fuses_into_target(ctx, CONNECTION_OPS[ctx.attrs["op"]].synapse_map(ctx))

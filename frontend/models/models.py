@@ -160,8 +160,8 @@ class IncreasingInhibitionNetwork(Network):
                               norm)
         side = int(math.sqrt(self.n_neurons))
         index = torch.arange(self.n_neurons)
-        grid = torch.stack([index // side, index % side], dim=1).float()
-        distance = torch.cdist(grid, grid).sqrt()
+        grid = torch.stack([index // side, index % side], dim=1).double()
+        distance = torch.cdist(grid, grid).sqrt().float()  # √d in float64, rounded once, then float32
         peak = distance.max()
         w = (distance / peak if peak > 0 else distance) * max_inhib + start_inhib
         y = self.layers["Y"]
