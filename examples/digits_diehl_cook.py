@@ -39,24 +39,30 @@ from snnc.utils import get_square_assignments, get_square_weights
 N_LABELS = 10
 
 
-def arguments() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def recipe_arguments(parser: argparse.ArgumentParser, epochs: int, intensity: float,
+                     update_interval: int) -> argparse.ArgumentParser:
+    """The options every Diehl & Cook example shares (network, encoding, run, output)."""
     parser.add_argument("--neurons", type=int, default=400)
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--intensity", type=float, default=256.0)
+    parser.add_argument("--epochs", type=int, default=epochs)
+    parser.add_argument("--intensity", type=float, default=intensity)
     parser.add_argument("--time", type=int, default=250)
     parser.add_argument("--exc", type=float, default=22.5)
     parser.add_argument("--inh", type=float, default=120.0)
     parser.add_argument("--theta-plus", type=float, default=0.05)
     parser.add_argument("--nu-decay", type=float, default=1.0,
                         help="multiply both learning rates by this after every epoch")
-    parser.add_argument("--update-interval", type=int, default=250)
+    parser.add_argument("--update-interval", type=int, default=update_interval)
     parser.add_argument("--backend", default="numba")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="out")
+    parser.add_argument("--no-plots", action="store_true")
+    return parser
+
+
+def arguments() -> argparse.Namespace:
+    parser = recipe_arguments(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]), 5, 256.0, 250)
     parser.add_argument("--limit", type=int, default=None,
                         help="use only the first LIMIT training and test images (a quick check)")
-    parser.add_argument("--no-plots", action="store_true")
     return parser.parse_args()
 
 
@@ -161,8 +167,7 @@ def run_recipe(args: argparse.Namespace, title: str, train_set, label_set, test_
     compiled = clock.perf_counter() - start
 
     start = clock.perf_counter()
-    curves, warm = train(present, train_set, args.epochs, args.update_interval, generator,
-                         getattr(args, "nu_decay", 1.0))
+    curves, warm = train(present, train_set, args.epochs, args.update_interval, generator, args.nu_decay)
     trained = clock.perf_counter() - start
     images = args.epochs * len(train_set)
 

@@ -20,30 +20,18 @@ import argparse
 import torch
 from torch.utils.data import Subset
 
-from digits_diehl_cook import run_recipe
+from digits_diehl_cook import recipe_arguments, run_recipe
 from snnc.datasets import FashionMNIST
 from snnc.encoding import PoissonEncoder
 
 
 def arguments() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = recipe_arguments(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]), 1, 128.0, 1000)
     parser.add_argument("--root", default=None, help="folder of the IDX files (default: the Debian package's)")
-    parser.add_argument("--neurons", type=int, default=400)
-    parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--train-images", type=int, default=60000)
     parser.add_argument("--test-images", type=int, default=10000)
     parser.add_argument("--label-images", type=int, default=10000,
                         help="training images shown again, learning off, to label the neurons")
-    parser.add_argument("--intensity", type=float, default=128.0)
-    parser.add_argument("--time", type=int, default=250)
-    parser.add_argument("--exc", type=float, default=22.5)
-    parser.add_argument("--inh", type=float, default=120.0)
-    parser.add_argument("--theta-plus", type=float, default=0.05)
-    parser.add_argument("--update-interval", type=int, default=1000)
-    parser.add_argument("--backend", default="numba")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="out")
-    parser.add_argument("--no-plots", action="store_true")
     return parser.parse_args()
 
 
