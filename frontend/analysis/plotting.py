@@ -10,13 +10,9 @@ from __future__ import annotations
 
 import torch
 
-
-def _pyplot():
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError("snnc.analysis.plotting needs matplotlib: pip install 'snnc[plot]'") from error
-    return plt
+from snnc.analysis.summary_plots import plot_assignments, plot_input, plot_performance
+from snnc.analysis.weight_plots import (_pyplot, plot_conv2d_weights, plot_local_connection_2d_weights,
+                                        plot_locally_connected_weights, plot_weights)
 
 
 def _axes(plt, count: int, axes, figsize) -> list:
@@ -79,10 +75,6 @@ def plot_voltages(voltages: dict[str, torch.Tensor], ims=None, axes=None, time=N
     plt.tight_layout()
     return ims, axes
 
-
-from snnc.analysis.summary_plots import plot_assignments, plot_input, plot_performance  # noqa: E402
-from snnc.analysis.weight_plots import (plot_conv2d_weights, plot_local_connection_2d_weights,  # noqa: E402
-                                        plot_locally_connected_weights, plot_weights)
 
 __all__ = ["plot_assignments", "plot_conv2d_weights", "plot_input", "plot_local_connection_2d_weights",
            "plot_locally_connected_weights", "plot_performance", "plot_spikes", "plot_voltages", "plot_weights"]
