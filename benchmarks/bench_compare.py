@@ -54,6 +54,7 @@ sys.path.insert(0, str(HERE))
 from workloads import GUIDE_VARIANTS  # noqa: E402  (imports torch only)
 
 GUIDE_VARIANT_CASES = [v for v in GUIDE_VARIANTS if v != "lif"]
+BRIAN2_NEVER = ("guide-loop", "dc-train", "conversion")   # workloads the Brian2 runner has not
 RUNNERS = HERE / "runners"
 VENVS = HERE / ".venvs"
 OUT = HERE / "out"
@@ -106,6 +107,16 @@ def guide_data(steps: int, seed: int) -> Path:
     return path
 
 
+def conversion_data() -> Path:
+    """The trained digits MLP and its images for the ``conversion`` workload (made once)."""
+    path = DATA / "conversion.pt"
+    if not path.exists():
+        from workloads import conversion_data as make
+        path.parent.mkdir(parents=True, exist_ok=True)
+        make(path)
+    return path
+
+
 def recipe_data(n: int, steps: int, seed: int, raster: bool) -> dict[str, Path]:
     """Rates U(0, 100) Hz (as runners/common.py draws them) and, for raster mode, one
     Poisson raster encoded with snnc.encoding.poisson."""
@@ -139,6 +150,10 @@ def runner_command(system: str, case: dict, args, data: dict[str, Path]) -> list
             cmd += ["--guide-data", str(data["guide"])]
     elif case["workload"] == "guide-loop":
         cmd += ["--samples", str(case["samples"])]
+    elif case["workload"] == "dc-train":
+        cmd += ["--n", str(case["n"]), "--samples", str(case["samples"])]
+    elif case["workload"] == "conversion":
+        cmd += ["--batch", str(case["batch"]), "--data", str(data["conversion"])]
     else:
         cmd += ["--n", str(case["n"]), "--inputs", args.inputs, "--rates", str(data["rates"])]
         if args.inputs == "raster":
@@ -209,10 +224,12 @@ def measure_cases(args, cases: dict[str, dict], systems: list[str], snnc_cache: 
     for label, case in cases.items():
         data: dict[str, Path] = {}
         here = [s for s in systems if not (s == "brian2" and (case.get("batch", 1) != 1
-                                                               or case["workload"] == "guide-loop"
+                                                               or case["workload"] in BRIAN2_NEVER
                                                                or is_guide_variant(case)))]
         if case["workload"] == "guide" and "brian2" in here:
             data["guide"] = guide_data(case["steps"], args.seed)
+        elif case["workload"] == "conversion":
+            data["conversion"] = conversion_data()
         elif case["workload"] == "recipe":
             data.update(recipe_data(case["n"], case["steps"], args.seed, args.inputs == "raster"))
         results[label] = {s: [] for s in here}

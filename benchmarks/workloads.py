@@ -1,8 +1,8 @@
 """Benchmark workloads, built through a BindsNET-compatible API namespace.
 
 Each builder takes ``api``, an object with ``Network``, ``Input``, ``LIFNodes``,
-``AdaptiveLIFNodes``, ``IzhikevichNodes``, ``CurrentLIFNodes``, ``Connection`` and
-``Monitor`` (from snnc, or from BindsNET for comparisons), so the very same network is
+``AdaptiveLIFNodes``, ``IzhikevichNodes``, ``CurrentLIFNodes``, ``Connection``,
+``Monitor``, ``DiehlAndCook2015`` and ``ann_to_snn`` (from snnc, or from BindsNET for comparisons), so the very same network is
 simulated by every system.
 """
 from __future__ import annotations
@@ -18,10 +18,13 @@ def snnc_api() -> SimpleNamespace:
     from snnc.network.nodes import (AdaptiveLIFNodes, CurrentLIFNodes, Input, IzhikevichNodes,
                                     LIFNodes)
     from snnc.network.topology import Connection
+    from snnc.models import DiehlAndCook2015
+    from snnc.conversion import ann_to_snn
 
     return SimpleNamespace(Network=Network, Input=Input, LIFNodes=LIFNodes,
                            AdaptiveLIFNodes=AdaptiveLIFNodes, IzhikevichNodes=IzhikevichNodes,
-                           CurrentLIFNodes=CurrentLIFNodes, Connection=Connection, Monitor=Monitor)
+                           CurrentLIFNodes=CurrentLIFNodes, Connection=Connection, Monitor=Monitor,
+                           DiehlAndCook2015=DiehlAndCook2015, ann_to_snn=ann_to_snn)
 
 
 # The guide network's variants: the output layer's ``api`` class, its keyword arguments
@@ -76,3 +79,74 @@ def guide_loop_inputs(samples: int = 100, time: int = 25, n_input: int = 100,
     generator = torch.Generator().manual_seed(seed + 12345)
     probs = 0.1 * torch.ones(samples, time, 1, n_input)
     return list(torch.bernoulli(probs, generator=generator).byte().unbind(0))
+
+
+# -- Diehl & Cook training (issue 9's target workload) ----------------------------------
+FASHION_TEST_IMAGES = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
+
+
+def dc_images(samples: int) -> tuple[torch.Tensor, str]:
+    """``samples`` 784-pixel images in [0, 1]: the first Fashion-MNIST test images when
+    Debian's ``dataset-fashion-mnist`` is installed (read with the stdlib, so every venv
+    can), else seeded synthetic ones, mostly dark like digits (``U(0, 1) ** 4``)."""
+    import gzip
+    import os
+    if os.path.exists(FASHION_TEST_IMAGES):
+        with gzip.open(FASHION_TEST_IMAGES, "rb") as handle:
+            raw = handle.read(16 + 784 * samples)
+        pixels = torch.frombuffer(bytearray(raw[16:]), dtype=torch.uint8)
+        return pixels.view(samples, 784).float() / 255.0, "fashion-mnist"
+    generator = torch.Generator().manual_seed(7)
+    return torch.rand(samples, 784, generator=generator) ** 4, "synthetic"
+
+
+def dc_samples(samples: int, steps: int, intensity: float = 128.0,
+               seed: int = 0) -> tuple[list[torch.Tensor], str]:
+    """Poisson-like rasters ``[steps, 1, 1, 28, 28]`` (uint8, spike probability
+    ``pixel * intensity * dt / 1000`` per step) from a seeded generator: the same in every
+    system."""
+    images, source = dc_images(samples)
+    generator = torch.Generator().manual_seed(seed + 54321)
+    rasters = [(torch.rand(steps, 1, 784, generator=generator) < image * intensity / 1000.0)
+               .to(torch.uint8).view(steps, 1, 1, 28, 28) for image in images]
+    return rasters, source
+
+
+def dc_network(api, n_neurons: int, steps: int):
+    """``DiehlAndCook2015`` (784 inputs, the issue's recipe: exc 22.5, inh 120,
+    theta_plus 0.05, nu (1e-4, 1e-2), norm 78.4) learning with PostPre, with the monitors
+    of BindsNET's own example: every layer's spikes, both neuron layers' voltages."""
+    network = api.DiehlAndCook2015(n_inpt=784, n_neurons=n_neurons, exc=22.5, inh=120.0, dt=1.0,
+                                   nu=(1e-4, 1e-2), norm=78.4, theta_plus=0.05, inpt_shape=(1, 28, 28))
+    for name in ("X", "Ae", "Ai"):
+        network.add_monitor(api.Monitor(network.layers[name], ["s"], time=steps), name=f"{name}_spikes")
+    for name in ("Ae", "Ai"):
+        network.add_monitor(api.Monitor(network.layers[name], ["v"], time=steps), name=f"{name}_voltages")
+    return network
+
+
+# -- ANN-to-SNN conversion inference ------------------------------------------------------
+def conversion_mlp():
+    """The MLP (64 -> 128 -> 64 -> 10, ReLU) of examples/ann_to_snn.py, untrained."""
+    from torch import nn
+    return nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
+
+
+def conversion_data(path) -> None:
+    """Train the MLP for 300 Adam steps on scikit-learn's digits (seeded) and save its
+    weights with the train / test images and labels to ``path`` (run by the parent, which
+    has scikit-learn; every runner then loads the same file)."""
+    from sklearn.datasets import load_digits
+    digits = load_digits()
+    images = torch.tensor(digits.data, dtype=torch.float32) / 16.0
+    labels = torch.tensor(digits.target, dtype=torch.long)
+    train_x, train_y, test_x, test_y = images[:1297], labels[:1297], images[1297:], labels[1297:]
+    torch.manual_seed(0)
+    mlp = conversion_mlp()
+    optimiser = torch.optim.Adam(mlp.parameters(), lr=3e-3)
+    for step in range(300):
+        batch = torch.randint(0, len(train_x), (64,))
+        optimiser.zero_grad()
+        torch.nn.functional.cross_entropy(mlp(train_x[batch]), train_y[batch]).backward()
+        optimiser.step()
+    torch.save({"state": mlp.state_dict(), "train_x": train_x, "test_x": test_x, "test_y": test_y}, path)

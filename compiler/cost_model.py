@@ -10,7 +10,10 @@ Storage (``choose_storage``), unless overridden by ``CompileOptions.storage``:
   stored synapses; dense otherwise;
 * dense, in the weights' own dtype, whenever the weights change during a run (per-step
   weight updates, end-of-run normalisation) or a monitor records them: the run updates
-  the network's own tensor (the numba backends only float32 ones, see ``unsupported``).
+  the network's own tensor (the numba backends only float32 ones, see ``unsupported``);
+* ``uniform`` (numba only) for fixed float32 weights that would be dense, have at least
+  ``CSR_MIN_SIZE`` entries and hold one value off the diagonal and one on it, as lateral inhibition ``c·(1 - I)`` does: two
+  scalars instead of ``n²`` weights, the same sums in the same order.
 
 Propagation (``choose_propagation``), unless overridden by ``CompileOptions.propagation``:
 
@@ -37,6 +40,7 @@ import networkx as nx
 import torch
 
 from snnc.compiler.ops.connection import CONNECTION_OPS, learns, weights_change
+from snnc.compiler.ops.dense import uniform_values
 from snnc.compiler.ops.opaque import is_opaque, opaque_objects
 from snnc.compiler.options import CompileOptions
 from snnc.compiler.order import edge_label
@@ -48,7 +52,7 @@ EVENT_MAX_ACTIVE = 0.25
 EVENT_MIN_TARGETS = 32
 PARALLEL_MIN_BATCH = 2
 PARALLEL_MIN_ROW_WORK = 500_000
-FORMATS = ("dense", "csr")
+FORMATS = ("dense", "csr", "uniform")
 DTYPES = ("float32", "float16", "bfloat16")
 
 DENSITY_SAMPLES = 1 << 14
@@ -85,11 +89,17 @@ def choose_storage(ir: nx.DiGraph, edge: tuple[str, str], options: CompileOption
         formats = ("dense",)
     sparse = "csr" in formats and w.numel() >= CSR_MIN_SIZE and density(w) <= CSR_MAX_DENSITY
     fmt = "csr" if sparse else "dense"
+    if fmt == "dense" and "uniform" in formats and options.backend == "numba" and w.dtype == torch.float32 \
+            and w.numel() >= CSR_MIN_SIZE and not weights_change(ir, edge) and uniform_values(w) is not None:
+        fmt = "uniform"
     owner = f"Connection {edge_label(edge)}"
     override = _override(options.storage, edge)
     if override is not None:
         for part in override.split(":"):
             if part in FORMATS:
+                if part == "uniform" and (options.backend != "numba" or uniform_values(w) is None):
+                    raise SnncError(f"{owner}: storage 'uniform' needs the numba backend and weights that "
+                                    "hold one value off the diagonal and one on it")
                 if part not in formats:
                     raise SnncError(f"{owner}: storage {part!r} is not available for "
                                     f"{ir.edges[edge]['op']} connections; use one of {formats}")
@@ -100,9 +110,11 @@ def choose_storage(ir: nx.DiGraph, edge: tuple[str, str], options: CompileOption
                 raise SnncError(f"{owner}: unknown storage {part!r}; use one of {FORMATS + DTYPES}")
     if dtype not in DTYPES:
         raise SnncError(f"{owner}: weights of dtype {dtype} are not supported; use one of {DTYPES}")
+    if fmt == "uniform" and dtype != "float32":     # two float32 scalars: a 16-bit request means dense
+        fmt = "dense"
     own = str(w.dtype).removeprefix("torch.")
     if weights_change(ir, edge):
-        if override is not None and (fmt == "csr" or dtype != own):
+        if override is not None and (fmt != "dense" or dtype != own):
             raise SnncError(f"{owner}: storage {override!r} needs fixed weights, but they change "
                             "during the run (weight updates, normalisation or a monitor on w); "
                             f"they are stored as given (dense {own})")

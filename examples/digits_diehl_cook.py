@@ -10,7 +10,7 @@ training images are shown once more to assign each neuron a label
 proportion-weighting voting.
 
     python examples/digits_diehl_cook.py [--neurons 400] [--epochs 5] [--intensity 256]
-                                         [--backend numba] [--seed 0] [--out out]
+                                         [--batch 1] [--backend numba] [--seed 0] [--out out]
 
 ``--neurons 100 --epochs 1`` is issue 9's reference recipe (benchmarks/digits_recipe.py runs it
 in BindsNET too).
@@ -40,7 +40,7 @@ N_LABELS = 10
 
 
 def recipe_arguments(parser: argparse.ArgumentParser, epochs: int, intensity: float,
-                     update_interval: int) -> argparse.ArgumentParser:
+                     update_interval: int, theta_plus: float = 0.05) -> argparse.ArgumentParser:
     """The options every Diehl & Cook example shares (network, encoding, run, output)."""
     parser.add_argument("--neurons", type=int, default=400)
     parser.add_argument("--epochs", type=int, default=epochs)
@@ -48,10 +48,12 @@ def recipe_arguments(parser: argparse.ArgumentParser, epochs: int, intensity: fl
     parser.add_argument("--time", type=int, default=250)
     parser.add_argument("--exc", type=float, default=22.5)
     parser.add_argument("--inh", type=float, default=120.0)
-    parser.add_argument("--theta-plus", type=float, default=0.05)
+    parser.add_argument("--theta-plus", type=float, default=theta_plus)
     parser.add_argument("--nu-decay", type=float, default=1.0,
                         help="multiply both learning rates by this after every epoch")
     parser.add_argument("--update-interval", type=int, default=update_interval)
+    parser.add_argument("--batch", type=int, default=1,
+                        help="images per run; the learning rates are divided by sqrt(batch)")
     parser.add_argument("--backend", default="numba")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="out")
@@ -67,8 +69,8 @@ def arguments() -> argparse.Namespace:
 
 
 class Presenter:
-    """Runs one encoded image through the compiled network and returns the excitatory
-    layer's spikes ``[time, n]``."""
+    """Runs encoded images through the compiled network and returns the excitatory
+    layer's spikes ``[time, n]`` of each."""
 
     def __init__(self, network, backend: str, time: int) -> None:
         self.network, self.time = network, time
@@ -77,10 +79,16 @@ class Presenter:
         self.program = snnc.compile(network, backend=backend)
 
     def __call__(self, encoded: torch.Tensor) -> torch.Tensor:
-        self.program.run({"X": encoded.view(self.time, 1, -1)}, time=self.time)
-        spikes = self.monitor.get("s").view(self.time, -1).clone()
+        return self.batch([encoded])[0]
+
+    def batch(self, encoded: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Several encoded images at once (one run of batch ``len(encoded)``); each
+        one's spikes ``[time, n]``."""
+        stacked = torch.stack([e.reshape(self.time, -1) for e in encoded], dim=1)
+        self.program.run({"X": stacked}, time=self.time)
+        spikes = self.monitor.get("s").view(self.time, len(encoded), -1).clone()
         self.network.reset_state_variables()
-        return spikes
+        return list(spikes.unbind(1))
 
 
 def accuracy(predictions: torch.Tensor, labels: torch.Tensor) -> float:
@@ -88,24 +96,33 @@ def accuracy(predictions: torch.Tensor, labels: torch.Tensor) -> float:
 
 
 def train(present: Presenter, data: Digits, epochs: int, interval: int, generator: torch.Generator,
-          nu_decay: float = 1.0):
-    """Every image of every epoch in a fresh random order, the learning rates times
-    ``nu_decay`` after each epoch; returns the accuracy curves (each window scored with
-    the labels assigned from the window before) and the seconds spent after the first
-    image (the first run compiles the code for the inputs' dtype)."""
+          nu_decay: float = 1.0, batch: int = 1):
+    """Every image of every epoch in a fresh random order, ``batch`` images per run,
+    the learning rates times ``nu_decay`` after each epoch; returns the accuracy curves
+    (each window scored with the labels assigned from the window before) and the
+    seconds spent after the first run (which compiles the code for the inputs' dtype).
+
+    An epoch's last ``len(data) % batch`` images (a different one each epoch) are left
+    out. A batch sums its samples' weight updates (BindsNET's ``sum`` reduction) and its
+    spikes' threshold increments, so the learning rates are divided by ``sqrt(batch)``:
+    on the digits (400 neurons, 5 epochs) batch 16 then lands within a point of batch 1
+    (docs/results.md)."""
     rule = present.network.connections[("X", "Ae")].pipeline[0].learning_rule
+    if batch > 1:
+        rule.nu = rule.nu / math.sqrt(batch)
     curves = {"all activity": [], "proportion weighting": []}
     window_spikes, window_labels, labelled = [], [], None
-    total, warm = epochs * len(data), None
+    total, warm = epochs * (len(data) - len(data) % batch), None
     with tqdm(total=total, desc="training", unit="image") as bar:
         for _ in range(epochs):
-            for index in torch.randperm(len(data), generator=generator).tolist():
-                sample = data[index]
-                window_spikes.append(present(sample["encoded_image"]))
-                window_labels.append(sample["label"])
+            order = torch.randperm(len(data), generator=generator).tolist()
+            for first in range(0, len(order) - len(order) % batch, batch):    # whole batches only
+                samples = [data[index] for index in order[first:first + batch]]
+                window_spikes += present.batch([sample["encoded_image"] for sample in samples])
+                window_labels += [sample["label"] for sample in samples]
                 warm = warm if warm is not None else clock.perf_counter()
-                bar.update()
-                if len(window_spikes) == interval:
+                bar.update(len(samples))
+                if len(window_spikes) >= interval:
                     spikes, labels = torch.stack(window_spikes), torch.tensor(window_labels)
                     if labelled is not None:
                         assignments, proportions = labelled
@@ -120,12 +137,18 @@ def train(present: Presenter, data: Digits, epochs: int, interval: int, generato
     return curves, clock.perf_counter() - warm
 
 
-def record(present: Presenter, data: Digits, what: str) -> tuple[torch.Tensor, torch.Tensor]:
+def record(present: Presenter, data: Digits, what: str, batch: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every image's spikes (learning off), ``batch`` per run; the last run is padded
+    with silent images so that the batch size never changes."""
     spikes, labels = [], []
-    for index in tqdm(range(len(data)), desc=what, unit="image"):
-        sample = data[index]
-        spikes.append(present(sample["encoded_image"]))
-        labels.append(sample["label"])
+    with tqdm(total=len(data), desc=what, unit="image") as bar:
+        for first in range(0, len(data), batch):
+            samples = [data[index] for index in range(first, min(first + batch, len(data)))]
+            encoded = [sample["encoded_image"] for sample in samples]
+            encoded += [torch.zeros_like(encoded[0])] * (batch - len(encoded))
+            spikes += present.batch(encoded)[:len(samples)]
+            labels += [sample["label"] for sample in samples]
+            bar.update(len(samples))
     return torch.stack(spikes), torch.tensor(labels)
 
 
@@ -167,26 +190,29 @@ def run_recipe(args: argparse.Namespace, title: str, train_set, label_set, test_
     compiled = clock.perf_counter() - start
 
     start = clock.perf_counter()
-    curves, warm = train(present, train_set, args.epochs, args.update_interval, generator, args.nu_decay)
+    curves, warm = train(present, train_set, args.epochs, args.update_interval, generator, args.nu_decay,
+                         args.batch)
     trained = clock.perf_counter() - start
-    images = args.epochs * len(train_set)
+    images = args.epochs * (len(train_set) - len(train_set) % args.batch)
 
     network.train(False)
     start = clock.perf_counter()
-    label_spikes, labels = record(present, label_set, "labelling")
+    label_spikes, labels = record(present, label_set, "labelling", args.batch)
     assignments, proportions, _ = assign_labels(label_spikes, labels, N_LABELS)
     del label_spikes
-    test_spikes, test_labels = record(present, test_set, "testing")
+    test_spikes, test_labels = record(present, test_set, "testing", args.batch)
     evaluated = clock.perf_counter() - start
     all_acc = accuracy(all_activity(test_spikes, assignments, N_LABELS), test_labels)
     prop_acc = accuracy(proportion_weighting(test_spikes, assignments, proportions, N_LABELS), test_labels)
 
     print(f"Diehl & Cook on {title}: {args.neurons} neurons, {args.epochs} epoch(s) of {len(train_set)} images, "
-          f"{args.time} steps each, intensity {args.intensity:g}, backend {args.backend}, seed {args.seed}")
+          f"{args.time} steps each, intensity {args.intensity:g}, batch {args.batch}, backend {args.backend}, "
+          f"seed {args.seed}")
     print(f"test accuracy ({len(test_set)} images): all activity {all_acc:.1f}%, "
           f"proportion weighting {prop_acc:.1f}%")
-    print(f"training: {images} images in {trained:.1f} s, of which the first image (compiling) "
-          f"{trained - warm:.1f} s; then {(images - 1) / warm:.0f} images/s ({1e3 * warm / (images - 1):.2f} ms "
+    after = images - args.batch                      # the images after the first (compiling) run
+    print(f"training: {images} images in {trained:.1f} s, of which the first run (compiling) "
+          f"{trained - warm:.1f} s; then {after / warm:.0f} images/s ({1e3 * warm / after:.2f} ms "
           f"each); build {compiled:.1f} s; labelling and testing {len(label_set) + len(test_set)} images "
           f"(compiling once more, learning off) in {evaluated:.1f} s")
     if not args.no_plots:

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from snnc import SnncError
-from snnc.encoding import bernoulli, poisson
+from snnc.encoding import PoissonProcessEncoder, bernoulli, poisson, poisson_process
 
 
 def test_poisson_shape_dtype_and_first_row_is_time_one():
@@ -64,7 +64,7 @@ def test_bernoulli_probabilities_and_caller_untouched():
 
 # --- single, repeat, rank_order ---------------------------------------------------------
 
-from snnc.encoding import (BernoulliEncoder, Encoder, NullEncoder, PoissonEncoder,  # noqa: E402
+from snnc.encoding import (PoissonProcessEncoder, poisson_process, BernoulliEncoder, Encoder, NullEncoder, PoissonEncoder,  # noqa: E402
                            RankOrderEncoder, RepeatEncoder, SingleEncoder, bernoulli_loader,
                            poisson_loader, rank_order, rank_order_loader, repeat, single)
 
@@ -251,3 +251,22 @@ def test_bernoulli_loader_passes_max_prob():
     assert all(s.shape == (20, 50) and s.sum() == 0 for s in silent)
     rates = torch.stack(list(bernoulli_loader(torch.ones(3, 500), time=40, max_prob=0.3))).float().mean()
     assert abs(rates.item() - 0.3) < 0.01
+
+
+def test_poisson_process_rates_clamp_generator_and_caller_untouched():
+    rates = torch.tensor([[0.0, 20.0, 200.0], [1000.0, 5000.0, 60.0]])
+    kept = rates.clone()
+    spikes = poisson_process(rates, time=4000, dt=0.5, generator=torch.Generator().manual_seed(3))
+    assert spikes.shape == (8000, 2, 3) and spikes.dtype == torch.uint8
+    assert torch.equal(rates, kept)
+    observed = spikes.float().mean(0) * 1000.0 / 0.5                  # spikes per second
+    assert observed[0, 0] == 0 and observed[1, 1] == 2000.0            # p = min(1, r dt / 1000)
+    for (i, j), rate in (((0, 1), 20.0), ((0, 2), 200.0), ((1, 2), 60.0), ((1, 0), 1000.0)):
+        expected = rate * 0.5 / 1000.0
+        sigma = (expected * (1 - expected) / 8000) ** 0.5
+        assert abs(float(spikes[:, i, j].float().mean()) - expected) < 5 * sigma
+    again = poisson_process(rates, time=4000, dt=0.5, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(spikes, again)
+    assert torch.equal(PoissonProcessEncoder(10)(torch.full((4,), 2000.0)), torch.ones(10, 4, dtype=torch.uint8))
+    with pytest.raises(SnncError, match="poisson_process.*non-negative"):
+        poisson_process(torch.tensor([-1.0]), time=5)

@@ -29,6 +29,16 @@ def test_digits_diehl_cook_trains_reports_and_plots(tmp_path):
         assert (tmp_path / name).stat().st_size > 1000
 
 
+def test_digits_diehl_cook_trains_in_batches(tmp_path):
+    """Batch 4: whole batches only in training (122 images: 120 trained per epoch), the
+    last labelling/testing run padded; the learning rates are divided by sqrt(4)."""
+    pytest.importorskip("sklearn")
+    out = run_example("digits_diehl_cook.py", "--neurons", "16", "--epochs", "1", "--time", "40",
+                      "--limit", "122", "--update-interval", "40", "--batch", "4", "--no-plots")
+    assert "batch 4" in out and "test accuracy (122 images)" in out
+    assert "training: 120 images" in out
+
+
 @pytest.mark.slow
 def test_reward_modulated_learns_the_mapping():
     out = run_example("reward_modulated.py", "--trials", "150", "--block", "50")

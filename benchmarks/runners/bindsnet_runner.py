@@ -36,10 +36,13 @@ from bindsnet.network.monitors import Monitor  # noqa: E402
 from bindsnet.network.nodes import (AdaptiveLIFNodes, CurrentLIFNodes, Input,  # noqa: E402
                                     IzhikevichNodes, LIFNodes)
 from bindsnet.network.topology import Connection  # noqa: E402
+from bindsnet.models import DiehlAndCook2015  # noqa: E402
+from bindsnet.conversion import ann_to_snn  # noqa: E402
 
 API = SimpleNamespace(Network=Network, Input=Input, LIFNodes=LIFNodes,
                       AdaptiveLIFNodes=AdaptiveLIFNodes, IzhikevichNodes=IzhikevichNodes,
-                      CurrentLIFNodes=CurrentLIFNodes, Connection=Connection, Monitor=Monitor)
+                      CurrentLIFNodes=CurrentLIFNodes, Connection=Connection, Monitor=Monitor,
+                      DiehlAndCook2015=DiehlAndCook2015, ann_to_snn=ann_to_snn)
 BINDSNET_VERSION = getattr(bindsnet, "__version__", "0.3.4")
 
 
@@ -69,6 +72,12 @@ def main() -> None:
     if args.workload == "guide-loop":
         import loop
         emit({**loop.measure(args, API, "bindsnet"), "version": BINDSNET_VERSION, **python_info()})
+        return
+    if args.workload in ("dc-train", "conversion"):
+        import sample_loops
+        record = (sample_loops.measure_dc_train(args, API, "bindsnet") if args.workload == "dc-train"
+                  else sample_loops.measure_conversion(args, API, "bindsnet", args.data))
+        emit({**record, "version": BINDSNET_VERSION, **python_info()})
         return
     build = build_guide if args.workload == "guide" else build_recipe
     with Timer() as t_build:

@@ -20,11 +20,13 @@ LIF = dict(thresh=-52.0, rest=-65.0, reset=-65.0, refrac=5, tc_decay=100.0, dt=1
 
 def parser(description: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=description)
-    p.add_argument("--workload", choices=["guide", "recipe", "guide-loop"], required=True)
-    p.add_argument("--n", type=int, default=1000, help="recipe: inputs = neurons = n")
+    p.add_argument("--workload", choices=["guide", "recipe", "guide-loop", "dc-train", "conversion"], required=True)
+    p.add_argument("--n", type=int, default=1000,
+                   help="recipe: inputs = neurons = n; dc-train: excitatory neurons")
     p.add_argument("--steps", type=int, default=None,
-                   help="default: guide 500, recipe 1000, guide-loop 25 (per sample)")
-    p.add_argument("--batch", type=int, default=1, help="guide only")
+                   help="default: guide 500, recipe 1000, guide-loop 25 and dc-train 250 (per sample), "
+                        "conversion 100")
+    p.add_argument("--batch", type=int, default=1, help="guide; conversion: test images at once")
     p.add_argument("--neuron", default="lif",
                    help="guide: the output layer's variant, a workloads.GUIDE_VARIANTS key "
                         "(lif, alif, izh, izh-w5, clif)")
@@ -39,7 +41,9 @@ def parser(description: str) -> argparse.ArgumentParser:
                    help="timed runs in this process, each after a state reset; run_s is the "
                         "first (the figure of a fresh process), steady_s the median of the others; "
                         "guide-loop: timed passes over all the samples")
-    p.add_argument("--samples", type=int, default=100, help="guide-loop: samples per pass")
+    p.add_argument("--samples", type=int, default=100, help="guide-loop, dc-train: samples per pass")
+    p.add_argument("--data", type=Path, default=None,
+                   help="conversion: the trained MLP and images (workloads.conversion_data)")
     p.add_argument("--wait-go", action="store_true",
                    help="guide-loop: print READY after the warm-up, wait for a stdin line")
     return p
@@ -56,7 +60,8 @@ def steady(runs: list[float]) -> float | None:
 
 def default_steps(args) -> int:
     if args.steps is None:
-        args.steps = {"guide": 500, "recipe": 1000, "guide-loop": 25}[args.workload]
+        args.steps = {"guide": 500, "recipe": 1000, "guide-loop": 25, "dc-train": 250,
+                      "conversion": 100}[args.workload]
     return args.steps
 
 

@@ -88,6 +88,14 @@ def main() -> None:
         emit({**loop.measure(args, snnc_api(), "snnc", lambda net: loop_sim_clock(net, args.steps),
                              describe_loop), **python_info()})
         return
+    if args.workload in ("dc-train", "conversion"):
+        import sample_loops
+        from workloads import snnc_api
+        record = (sample_loops.measure_dc_train(args, snnc_api(), "snnc", describe_loop)
+                  if args.workload == "dc-train"
+                  else sample_loops.measure_conversion(args, snnc_api(), "snnc", args.data))
+        emit({**record, **python_info()})
+        return
     with Timer() as t_import:
         import torch
         import snnc

@@ -21,7 +21,7 @@ from snnc.compiler.ops.opaque import is_opaque
 from snnc.compiler.render.nest_loops import LoopNestRenderer
 from snnc.compiler.ops.learn_phase import FirstStep, learn_phase, rule_terms
 from snnc.compiler.ops.connection import (build_operands, context, propagate_nests,
-                                          rule_state_kinds, to_csr, weight_shape)
+                                          rule_state_kinds, to_csr, to_uniform, weight_shape)
 from snnc.ir.schema import ScheduledOp
 
 
@@ -73,6 +73,8 @@ class ScheduleEmitter(ABC):
         nests = propagate_nests(ctx, op.synapse_map(ctx))
         if ctx.attrs["storage"]["format"] == "csr" and op.propagate is None:     # dense weights as CSR
             nests[0] = to_csr(nests[0], self.csr_rows_are_sources)
+        elif ctx.attrs["storage"]["format"] == "uniform":
+            nests[0] = to_uniform(nests[0])
         return nests
 
     def fast_path(self, edge):

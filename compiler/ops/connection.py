@@ -373,6 +373,22 @@ def to_csr(nest: Nest, rows_are_sources: bool) -> Nest:
                 nest.combine, guard=swap(nest.guard) if nest.guard else None)
 
 
+def to_uniform(nest: Nest) -> Nest:
+    """The dense propagation nest over uniform weights: every ``w[i, j]`` is ``w_off``
+    but where ``i == j``, ``w_diag`` (lateral inhibition ``c·(1 - I)``, the guide's
+    recurrent ``0.025·(I - 1)``). The same products and sums in the same order as the
+    dense rows, with no weight read from memory."""
+    weight = next(r for r in nest.reads() if r.role == "w")
+    row, column = weight.indices
+    value = f"where({row} == {column}, w_diag, w_off)"
+
+    def swap(text: str) -> str:
+        return text.replace(weight.text, value)
+
+    return Nest(nest.label.replace(")", ", uniform)"), nest.domains, swap(nest.output), swap(nest.expression),
+                nest.combine, guard=swap(nest.guard) if nest.guard else None)
+
+
 __all__ = ["CONNECTION_OPS", "ConnectionContext", "ConnectionOp", "SynapseMap", "bound_args",
            "context", "rule_state_kinds", "learns", "normalizes", "propagate_nests",
-           "register_connection_op", "run_values", "to_csr", "weight_shape", "weights_change"]
+           "register_connection_op", "run_values", "to_csr", "to_uniform", "weight_shape", "weights_change"]

@@ -6,7 +6,9 @@
 
 Storage (the ``storage`` pass): dense or CSR, float32 or 16-bit values; CSR turns
 the map's ``j`` (numba: rows are sources) or ``i`` (numba-cuda: rows are targets)
-into a walk along the stored entries (:func:`~snnc.compiler.ops.connection.to_csr`).
+into a walk along the stored entries (:func:`~snnc.compiler.ops.connection.to_csr`);
+``uniform`` (numba) keeps two scalars, ``w_off`` and ``w_diag`` for ``i == j``
+(:func:`~snnc.compiler.ops.connection.to_uniform`).
 The torch fast path below is checked against the generic rendering by the tests.
 """
 from __future__ import annotations
@@ -48,6 +50,21 @@ def weight_values(args: dict, name: str, values: torch.Tensor, backend: str) -> 
         args[f"{name}_table"] = decode_table(values.dtype)
 
 
+def uniform_values(w: torch.Tensor) -> tuple[float, float] | None:
+    """``(off, diag)`` when every weight is ``off`` except those with ``i == j``, which
+    are ``diag``; else None. Reads one row first, so a non-uniform matrix costs little."""
+    if w.dim() != 2 or w.shape[0] < 2 or w.shape[1] < 2 or w.is_sparse or w.layout != torch.strided:
+        return None
+    off = w[0, 1]
+    if not bool((w[0, 1:] == off).all()):
+        return None
+    diag = w[0, 0]
+    eye = torch.eye(*w.shape, dtype=torch.bool, device=w.device)
+    if not bool((w == torch.where(eye, diag, off)).all()):
+        return None
+    return float(off), float(diag)
+
+
 def synapse_map(ctx: ConnectionContext) -> SynapseMap:
     n_pre, n_post = ctx.source["n"], ctx.target["n"]
     return SynapseMap(domains=(Domain("i", n_pre), Domain("j", n_post)),
@@ -68,6 +85,10 @@ def bind(ctx: ConnectionContext) -> dict[str, torch.Tensor]:
     args: dict[str, torch.Tensor] = {}
     if storage["format"] == "dense":
         weight_values(args, "w", w, backend)
+    elif storage["format"] == "uniform":
+        off, diag = uniform_values(w)
+        args["w_off"] = torch.tensor(off, dtype=torch.float32)
+        args["w_diag"] = torch.tensor(diag, dtype=torch.float32)
     elif backend == "torch":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
@@ -139,8 +160,8 @@ def propagate_torch(ctx: ConnectionContext, names: dict[str, str]) -> list[str]:
 
 DENSE = register_connection_op(ConnectionOp(
     name="dense", synapse_map=synapse_map, bind=bind, normalize=normalize, temps=temps,
-    fast_paths={"torch": propagate_torch}, storage_formats=("dense", "csr"),
+    fast_paths={"torch": propagate_torch}, storage_formats=("dense", "csr", "uniform"),
     random=lambda ctx: {"seed": ("T",)} if ctx.params.get("prob") is not None else {},
 ))
 
-__all__ = ["DENSE", "decode_table", "storage_of", "weight_values"]
+__all__ = ["DENSE", "decode_table", "storage_of", "uniform_values", "weight_values"]

@@ -4,7 +4,8 @@
 datum ``x`` returns ``enc(x, *enc_args, **enc_kwargs)``. The subclasses bind the
 functions of :mod:`snnc.encoding.encodings` (their equations are listed there):
 ``SingleEncoder`` → ``single``, ``RepeatEncoder`` → ``repeat``, ``BernoulliEncoder``
-→ ``bernoulli``, ``PoissonEncoder`` → ``poisson``, ``RankOrderEncoder`` →
+→ ``bernoulli``, ``PoissonEncoder`` → ``poisson``, ``PoissonProcessEncoder`` →
+``poisson_process``, ``RankOrderEncoder`` →
 ``rank_order``; ``NullEncoder`` returns the datum itself. The arguments are checked
 when the encoder is built (an unknown keyword or a time giving no step fails there,
 not at the first sample).
@@ -104,6 +105,13 @@ class PoissonEncoder(_TimedEncoder):
 
     def __init__(self, time, dt: float = 1.0, approx: bool = False, **kwargs) -> None:
         super().__init__(time, dt=dt, approx=approx, **kwargs)
+
+
+class PoissonProcessEncoder(_TimedEncoder):
+    """:func:`~snnc.encoding.encodings.poisson_process`: the datum read as firing rates
+    in Hz, one Bernoulli draw per step (snnc's; BindsNET has no such encoder)."""
+
+    function = staticmethod(encodings.poisson_process)
 
 
 class RankOrderEncoder(_TimedEncoder):

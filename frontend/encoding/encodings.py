@@ -16,6 +16,10 @@ keep their dtype for the arithmetic.
   steps, 0 replaced by 1; spike times are their running sums; row ``k`` is time
   ``k + 1`` (quirk Q52). ``approx=True``: ``s[t, i] = |N(0, 1)| ** ((0.11 r_i + 5) / 50)
   < 0.6``.
+* ``poisson_process`` (snnc's, not in BindsNET): rates ``r`` in Hz; ``s[t, i] ~
+  Bernoulli(min(1, r_i dt / 1000))`` independently each step: the discrete-time
+  Poisson process, the same mean rate as ``poisson`` without its interval algorithm,
+  about 10x faster (Diehl & Cook on 28x28 images: 1-2 ms per image instead of 12-17).
 * ``rank_order``: ``d = x / max(x)``, ``tau_i = 1 / d_i`` (0 where ``d_i = 0``),
   ``tau = ceil(tau * (T / max(tau)))`` (in that order: it decides ties at a row
   boundary); feature ``i`` spikes once, at row ``tau_i - 1``,
@@ -147,6 +151,20 @@ def poisson(datum: torch.Tensor, time: float, dt: float = 1.0, device="cpu",
     raster = torch.zeros(steps + 1, rates.numel(), dtype=torch.uint8, device=device)
     raster.scatter_(0, times, 1)                    # raster[times[k, i], i] = 1 (not an indexed put: 80x faster)
     return raster[1:].view(steps, *shape)
+
+
+def poisson_process(datum: torch.Tensor, time: float, dt: float = 1.0, device="cpu",
+                    generator: torch.Generator | None = None) -> torch.Tensor:
+    """Spike trains for firing rates ``datum`` (Hz, >= 0): every step every feature
+    spikes with probability ``min(1, rate * dt / 1000)``, independently. Returns uint8
+    ``[T, *shape]``; ``generator`` (else torch's global one) draws the uniforms."""
+    steps = _steps(time, dt, "poisson_process")
+    datum = _as_float(datum, "poisson_process")
+    _check_values(datum, "poisson_process", what="rates")
+    shape = datum.shape
+    probs = (datum.flatten().to(device, torch.float32) * (dt / 1000.0)).clamp_(max=1.0)
+    uniforms = torch.rand(steps, probs.numel(), device=device, generator=generator)
+    return (uniforms < probs).to(torch.uint8).view(steps, *shape)
 
 
 def rank_order(datum: torch.Tensor, time: float, dt: float = 1.0, device="cpu") -> torch.Tensor:
