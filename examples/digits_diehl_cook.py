@@ -53,7 +53,7 @@ def recipe_arguments(parser: argparse.ArgumentParser, epochs: int, intensity: fl
                         help="multiply both learning rates by this after every epoch")
     parser.add_argument("--update-interval", type=int, default=update_interval)
     parser.add_argument("--batch", type=int, default=1,
-                        help="images per run; the learning rates are divided by sqrt(batch)")
+                        help="images per run; the learning rates are divided by batch ** (1/3)")
     parser.add_argument("--backend", default="numba")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="out")
@@ -109,7 +109,7 @@ def train(present: Presenter, data: Digits, epochs: int, interval: int, generato
     (docs/results.md)."""
     rule = present.network.connections[("X", "Ae")].pipeline[0].learning_rule
     if batch > 1:
-        rule.nu = rule.nu / math.sqrt(batch)
+        rule.nu = rule.nu / batch ** (1 / 3)
     curves = {"all activity": [], "proportion weighting": []}
     window_spikes, window_labels, labelled = [], [], None
     total, warm = epochs * (len(data) - len(data) % batch), None

@@ -31,7 +31,7 @@ def test_digits_diehl_cook_trains_reports_and_plots(tmp_path):
 
 def test_digits_diehl_cook_trains_in_batches(tmp_path):
     """Batch 4: whole batches only in training (122 images: 120 trained per epoch), the
-    last labelling/testing run padded; the learning rates are divided by sqrt(4)."""
+    last labelling/testing run padded; the learning rates are divided by 4 ** (1/3)."""
     pytest.importorskip("sklearn")
     out = run_example("digits_diehl_cook.py", "--neurons", "16", "--epochs", "1", "--time", "40",
                       "--limit", "122", "--update-interval", "40", "--batch", "4", "--no-plots")

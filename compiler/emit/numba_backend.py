@@ -56,7 +56,8 @@ class NumbaEmitter(ScheduleEmitter):
     def emit_nest(self, nest: Nest, operands: dict[str, Operand], edge, first: bool = False) -> list[str]:
         """Per-sample nests run inside the loop over samples; the rows strategy where
         it fits (its rows split between the cores when ``loop_nest`` says so), else
-        scatter where there is a guard, else gather."""
+        scatter where there is a guard, else gather (along the rows for the column sums
+        of a row-major matrix)."""
         per_sample = self.is_per_sample(nest)
         renderer = LoopNestRenderer(nest, operands, bound=frozenset({"b"}) if per_sample else frozenset())
         if per_sample and renderer.rows_pattern() is not None:
@@ -66,6 +67,8 @@ class NumbaEmitter(ScheduleEmitter):
             self.scratch += [line for line in scratch if line not in self.scratch]
         elif renderer.can_scatter():
             lines = renderer.scatter()
+        elif not per_sample and renderer.column_reduction() is not None:
+            lines = renderer.gather_by_rows()
         else:
             lines = renderer.gather()
         return self.per_sample(operands[nest.output_role].ref, lines) if per_sample else lines

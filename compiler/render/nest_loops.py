@@ -170,6 +170,39 @@ class LoopNestRenderer:
     def gather(self, init_zero: bool = False) -> list[str]:
         return self.loops(self.nest.kept(), self.element_body(init_zero))
 
+    def column_reduction(self) -> tuple[Domain, Domain] | None:
+        """``(i, j)`` when the nest sums ``out[j]`` over ``i`` (no guard, no batch) and
+        every read indexed by both has ``i`` first: the sum of a row-major matrix's
+        columns (``colsum[j] = Σ_i |w[i, j]|``), which :meth:`gather_by_rows` walks
+        along the rows."""
+        nest = self.nest
+        kept, reduced = nest.kept(), nest.reduced()
+        if nest.guard or nest.combine not in ("add", "assign") or len(kept) != 1 or len(reduced) != 1:
+            return None
+        j, i = kept[0], reduced[0]
+        if j.name in self.bound or i.name in self.bound or BATCH in (j.name, i.name):
+            return None
+        if reads_in(nest.output)[0].indices != (j.name,):
+            return None
+        for read in nest.reads():
+            if read.role == nest.output_role:
+                return None
+            if i.name in read.indices and j.name in read.indices and \
+                    read.indices != (i.name, j.name):
+                return None
+        return i, j
+
+    def gather_by_rows(self) -> list[str]:
+        """A column reduction (:meth:`column_reduction`) with the reduced domain outside:
+        ``out[j]`` accumulates in place, row after row. Each ``out[j]`` adds the same
+        terms in the same order as :meth:`gather` (bit-identical), reading the matrix
+        contiguously instead of one strided element per row."""
+        i, j = self.column_reduction()
+        output = self.element(reads_in(self.nest.output)[0])
+        start = [] if self.nest.combine == "add" else [self.loop(j), f"    {output} = float32(0.0)"]
+        add = f"{output} += {self.code(self.nest.expression)}"
+        return [*start, self.loop(i), f"    {self.loop(j)}", f"        {add}"]
+
     # -- scatter ---------------------------------------------------------------------
     def scatter(self, listed: dict[str, tuple[str, str]] | None = None) -> list[str]:
         """Guard-outer loops adding straight into the output (``add`` nests), or assigning
