@@ -40,9 +40,9 @@ N_LABELS = 10
 
 
 def recipe_arguments(parser: argparse.ArgumentParser, epochs: int, intensity: float,
-                     update_interval: int, theta_plus: float = 0.05) -> argparse.ArgumentParser:
+                     update_interval: int, theta_plus: float = 0.05, neurons: int = 400) -> argparse.ArgumentParser:
     """The options every Diehl & Cook example shares (network, encoding, run, output)."""
-    parser.add_argument("--neurons", type=int, default=400)
+    parser.add_argument("--neurons", type=int, default=neurons)
     parser.add_argument("--epochs", type=int, default=epochs)
     parser.add_argument("--intensity", type=float, default=intensity)
     parser.add_argument("--time", type=int, default=250)

@@ -5,10 +5,14 @@ training and 10 000 test images of Fashion-MNIST, read from the IDX files of
 Debian's ``dataset-fashion-mnist`` package (``apt-get install dataset-fashion-mnist``;
 ``--root`` points elsewhere).
 
-    python examples/fashion_mnist_diehl_cook.py [--neurons 400] [--epochs 1] [--intensity 128]
+    python examples/fashion_mnist_diehl_cook.py [--neurons 1600] [--epochs 1] [--intensity 128]
                                                 [--theta-plus 0.2] [--mean 0.3] [--encoding process]
                                                 [--train-images 60000] [--label-images 10000]
                                                 [--test-images 10000] [--out out]
+
+The defaults reach 76.5 % (all activity) / 77.4 % (proportion weighting) on the 10 000
+test images in about 15 minutes on 2 cores (docs/results.md); ``--neurons 400``
+trains 4x faster and reaches 71 %.
 
 Each image is scaled so that its mean pixel is ``--mean`` (0 keeps ``pixel / 255``),
 then to ``· intensity`` Hz. Fashion-MNIST's items differ a lot in brightness (a shirt
@@ -37,7 +41,7 @@ from snnc.encoding import PoissonEncoder, PoissonProcessEncoder
 
 def arguments() -> argparse.Namespace:
     parser = recipe_arguments(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]), 1, 128.0, 1000,
-                              theta_plus=0.2)
+                              theta_plus=0.2, neurons=1600)
     parser.add_argument("--mean", type=float, default=0.3,
                         help="scale each image to this mean pixel value (0: pixel / 255 as it is)")
     parser.add_argument("--encoding", choices=["process", "poisson"], default="process")
