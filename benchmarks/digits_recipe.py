@@ -24,8 +24,12 @@ import importlib
 import json
 import time as clock
 
+import sys
+from pathlib import Path
+
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 TIME, NEURONS = 250, 100
 DATA = {"digits": {"train": 1297, "test": 500, "intensity": 256.0, "inputs": 64},
         "fashion": {"train": 3000, "test": 1000, "intensity": 128.0, "inputs": 784}}
@@ -53,15 +57,9 @@ def digits() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     return images[:1297], labels[:1297], images[1297:], labels[1297:]
 
 
-def idx(path: str, header: int) -> torch.Tensor:
-    import gzip
-    with gzip.open(path, "rb") as handle:
-        raw = handle.read()
-    return torch.frombuffer(bytearray(raw[header:]), dtype=torch.uint8)
-
-
 def fashion() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Fashion-MNIST's four IDX files (stdlib + torch only: both venvs can read them)."""
+    from workloads import read_idx_gz as idx
     parts = []
     for split in ("train", "t10k"):
         parts.append(idx(FASHION.format(split, "images", 3), 16).view(-1, 784).float() / 255.0)

@@ -85,16 +85,22 @@ def guide_loop_inputs(samples: int = 100, time: int = 25, n_input: int = 100,
 FASHION_TEST_IMAGES = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
 
 
+def read_idx_gz(path: str, header: int, count: int | None = None) -> torch.Tensor:
+    """The uint8 payload of a gzipped IDX file after its ``header`` bytes (the first
+    ``count`` bytes of it when given), read with the stdlib so that every venv can."""
+    import gzip
+    with gzip.open(path, "rb") as handle:
+        raw = handle.read(None if count is None else header + count)
+    return torch.frombuffer(bytearray(raw[header:]), dtype=torch.uint8)
+
+
 def dc_images(samples: int) -> tuple[torch.Tensor, str]:
     """``samples`` 784-pixel images in [0, 1]: the first Fashion-MNIST test images when
-    Debian's ``dataset-fashion-mnist`` is installed (read with the stdlib, so every venv
-    can), else seeded synthetic ones, mostly dark like digits (``U(0, 1) ** 4``)."""
-    import gzip
+    Debian's ``dataset-fashion-mnist`` is installed, else seeded synthetic ones, mostly
+    dark like digits (``U(0, 1) ** 4``)."""
     import os
     if os.path.exists(FASHION_TEST_IMAGES):
-        with gzip.open(FASHION_TEST_IMAGES, "rb") as handle:
-            raw = handle.read(16 + 784 * samples)
-        pixels = torch.frombuffer(bytearray(raw[16:]), dtype=torch.uint8)
+        pixels = read_idx_gz(FASHION_TEST_IMAGES, 16, 784 * samples)
         return pixels.view(samples, 784).float() / 255.0, "fashion-mnist"
     generator = torch.Generator().manual_seed(7)
     return torch.rand(samples, 784, generator=generator) ** 4, "synthetic"
