@@ -1,7 +1,8 @@
 """``uniform`` storage: a fixed weight matrix with one value off the diagonal and one on
 it (lateral inhibition ``c·(1 - I)``, the guide's recurrent ``0.025·(I - 1)``) is held
-as two scalars by the numba backend. The products and sums are the dense rows' own, in
-their order, so the results are bit-identical to dense storage, and agree with torch."""
+as two scalars by the numba backend, which sums the sources once per sample:
+``I[j] += w_off * sum_i s[i] + (w_diag - w_off) * s[j]``. That is the dense rows' sum
+reassociated, so the results agree with dense storage and torch up to float rounding."""
 from __future__ import annotations
 
 import pytest
@@ -50,21 +51,30 @@ def run(network, inputs, backend: str, **options) -> tuple[dict, snnc.Program]:
     return recorded, program
 
 
+def assert_agree(uniform: dict, dense: dict) -> None:
+    """The same spikes; voltages equal to float rounding."""
+    for key in dense:
+        if key.endswith(".s"):
+            assert torch.equal(uniform[key], dense[key]), key
+        else:
+            torch.testing.assert_close(uniform[key], dense[key], atol=1e-5, rtol=1e-5)
+
+
 @pytest.mark.parametrize("off, diag, batch", [
     (-0.025, 0.0, 1), (-0.5, 0.25, 3),
     pytest.param(0.125, 0.125, 1, marks=pytest.mark.slow), pytest.param(-0.025, 0.0, 3, marks=pytest.mark.slow),
     pytest.param(-0.5, 0.25, 1, marks=pytest.mark.slow), pytest.param(0.125, 0.125, 3, marks=pytest.mark.slow)])
-def test_uniform_weights_are_two_scalars_and_bit_identical_to_dense(off, diag, batch):
+def test_uniform_weights_are_two_scalars_and_agree_with_dense(off, diag, batch):
     network, inputs = lateral(off=off, diag=diag, batch=batch)
     uniform, program = run(network, inputs, "numba")
     assert program.ir.edges["Y", "Y"]["storage"] == {"format": "uniform", "dtype": "float32"}
     assert program.ir.edges["X", "Y"]["storage"]["format"] == "dense"
     assert "Y_to_Y_w_off" in program.source and "Y_to_Y_w_diag" in program.source
     assert "Y_to_Y_w[" not in program.source                  # no weight array is read
+    assert "total_count += Y_s[b, i]" in program.source        # the sources are counted once
     assert uniform["Y.s"].any() and not uniform["Y.s"].all(), "not a useful comparison"
     dense, _ = run(network, inputs, "numba", storage={"Y->Y": "dense"})
-    for key in dense:
-        assert torch.equal(uniform[key], dense[key]), key
+    assert_agree(uniform, dense)
     reference, _ = run(network, inputs, "torch")
     assert torch.equal(uniform["Y.s"], reference["Y.s"])
     torch.testing.assert_close(uniform["Y.v"], reference["Y.v"], atol=1e-5, rtol=1e-5)
@@ -77,8 +87,8 @@ def test_rectangular_uniform_weights():
     assert program.ir.edges["Y", "Z"]["storage"]["format"] == "uniform"
     dense, _ = run(network, inputs, "numba", storage={"Y->Z": "dense"})
     assert uniform["Z.s"].any()
-    for key in dense:
-        assert torch.equal(uniform[key], dense[key]), key
+    assert "if j < 60 else" in program.source                 # only the first 60 targets have i == j
+    assert_agree(uniform, dense)
 
 
 def test_what_is_not_uniform_stays_dense():
@@ -122,3 +132,30 @@ def test_uniform_override_errors_name_the_connection():
         snnc.compile(network, backend="torch", storage={"Y->Y": "uniform"}).compile_for({"X": torch.bool})
     with pytest.raises(SnncError, match="X->Y.*uniform"):
         snnc.compile(network, backend="numba", storage={"X->Y": "uniform"}).compile_for({"X": torch.bool})
+
+
+def test_real_valued_sources_are_summed():
+    """An Input given real values: the sources' values are summed (in float32), not counted."""
+    network = Network()
+    X, Z = Input(70), LIFNodes(70, thresh=-63.0)
+    network.add_layer(X, "X")
+    network.add_layer(Z, "Z")
+    w = torch.full((70, 70), 0.3)
+    w.fill_diagonal_(-0.2)
+    network.add_connection(Connection(X, Z, w=w), "X", "Z")
+    network.add_monitor(Monitor(Z, ("s", "v"), time=40), name="Z")
+    generator = torch.Generator().manual_seed(3)
+    inputs = {"X": torch.rand(40, 2, 70, generator=generator) * (torch.rand(40, 2, 70, generator=generator) < 0.2)}
+    recorded = {}
+    for backend, storage in (("numba", {}), ("numba", {"X->Z": "dense"}), ("torch", {})):
+        network.reset_state_variables()
+        program = snnc.compile(network, backend=backend, storage=storage)
+        program.run({"X": inputs["X"].clone()}, time=40)
+        recorded[backend, bool(storage)] = {f"Z.{v}": network.monitors["Z"].get(v).clone() for v in ("s", "v")}
+        if backend == "numba" and not storage:
+            assert program.ir.edges["X", "Z"]["storage"]["format"] == "uniform"
+            assert "total += X_s[b, i]" in program.source
+    uniform = recorded["numba", False]
+    assert uniform["Z.s"].any() and not uniform["Z.s"].all()
+    assert_agree(uniform, recorded["numba", True])
+    assert_agree(uniform, recorded["torch", False])

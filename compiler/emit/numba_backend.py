@@ -65,6 +65,8 @@ class NumbaEmitter(ScheduleEmitter):
             self.uses_prange |= parallel
             lines, scratch = renderer.rows(self.plan.prefixes[edge], parallel)
             self.scratch += [line for line in scratch if line not in self.scratch]
+        elif per_sample and renderer.uniform_pattern() is not None:
+            lines = renderer.uniform_sum()
         elif renderer.can_scatter():
             lines = renderer.scatter()
         elif not per_sample and renderer.column_reduction() is not None:

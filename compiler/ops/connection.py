@@ -376,8 +376,9 @@ def to_csr(nest: Nest, rows_are_sources: bool) -> Nest:
 def to_uniform(nest: Nest) -> Nest:
     """The dense propagation nest over uniform weights: every ``w[i, j]`` is ``w_off``
     but where ``i == j``, ``w_diag`` (lateral inhibition ``c·(1 - I)``, the guide's
-    recurrent ``0.025·(I - 1)``). The same products and sums in the same order as the
-    dense rows, with no weight read from memory."""
+    recurrent ``0.025·(I - 1)``). No weight is read from memory; the numba renderer
+    sums the sources once per sample (:meth:`LoopNestRenderer.uniform_sum`), equal to
+    the dense rows up to float rounding."""
     weight = next(r for r in nest.reads() if r.role == "w")
     row, column = weight.indices
     value = f"where({row} == {column}, w_diag, w_off)"

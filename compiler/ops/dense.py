@@ -8,7 +8,8 @@ Storage (the ``storage`` pass): dense or CSR, float32 or 16-bit values; CSR turn
 the map's ``j`` (numba: rows are sources) or ``i`` (numba-cuda: rows are targets)
 into a walk along the stored entries (:func:`~snnc.compiler.ops.connection.to_csr`);
 ``uniform`` (numba) keeps two scalars, ``w_off`` and ``w_diag`` for ``i == j``
-(:func:`~snnc.compiler.ops.connection.to_uniform`).
+(:func:`~snnc.compiler.ops.connection.to_uniform`), and sums the sources once per
+sample: ``I_post[b, j] += w_off * sum_i s_pre[b, i] + (w_diag - w_off) * s_pre[b, j]``.
 The torch fast path below is checked against the generic rendering by the tests.
 """
 from __future__ import annotations

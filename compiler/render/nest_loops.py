@@ -13,6 +13,10 @@ Strategies (the nest says *what*; these say *how*):
   domain): gather the active rows first, then add them ``ROWS_PER_PASS`` at a time,
   associated exactly as one at a time (bit-identical, 1.7x faster on wide rows), or
   split them into ``PARALLEL_PARTS`` parts summed on the cores.
+* **uniform sum** (``out[b, j] += g[b, i] * where(i == j, w_diag, w_off)``, uniform
+  storage): the sources are summed once, ``G = sum_i g[b, i]``, and each target adds
+  ``w_off * G + (w_diag - w_off) * g[b, j]``: O(n) per sample instead of O(spikes * n),
+  equal to the row sums up to float rounding (the sum is reassociated).
 
 Reads are float32 scalars: 16-bit weights are decoded through a table, other dtypes
 converted; a read whose index may leave its tensor is guarded and reads as zero.
@@ -266,6 +270,48 @@ class LoopNestRenderer:
                 or self.domains[rest[0]].dependent:
             return None
         return RowsPattern(guard, weight, free[0], rest[0])
+
+    def uniform_pattern(self) -> tuple[Read, str, str] | None:
+        """``(guard, row domain, column domain)`` when the nest is
+        ``out[b, j] += g[b, i] * where(i == j, w_diag, w_off)`` (bound ``b``), ``g`` the
+        guard; else None."""
+        nest, guard = self.nest, self.guard_read()
+        if not self.can_scatter() or nest.combine != "add":
+            return None
+        node = ast.parse(nest.expression, mode="eval").body
+        if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult)
+                and isinstance(node.left, ast.Subscript) and ast.unparse(node.left) == guard.text):
+            return None
+        free = [d for d in guard.indices if d not in self.bound]
+        rest = [d.name for d in nest.domains if d.name not in guard.indices]
+        if len(free) != 1 or len(rest) != 1 or nest.output_indices()[-1] != rest[0] \
+                or self.domains[rest[0]].dependent or nest.output_indices()[:-1] != guard.indices[:-1] \
+                or guard.indices[-1] != free[0]:
+            return None
+        if ast.unparse(node.right) != f"where({free[0]} == {rest[0]}, w_diag, w_off)":
+            return None
+        return guard, free[0], rest[0]
+
+    def uniform_sum(self) -> list[str]:
+        """The uniform sum (see the module docstring): integer spikes are counted
+        exactly; other sources summed in order."""
+        guard, row, column = self.uniform_pattern()
+        operand = self.operands[guard.role]
+        counted = operand.dtype in ("bool", "uint8", "int8", "int16", "int32", "int64")
+        element = self.element(guard)
+        total = ["total_count = 0", self.loop(self.domains[row]), f"    total_count += {element}",
+                 "total = float32(total_count)"] if counted else \
+            ["total = float32(0.0)", self.loop(self.domains[row]), f"    total += {self.value(guard)}"]
+        n_rows = self.bound_code(self.domains[row].stop)
+        own = self.value(guard).replace(f"[{', '.join(guard.indices)}]",
+                                        f"[{', '.join([*guard.indices[:-1], column])}]")
+        output = self.element(reads_in(self.nest.output)[0])
+        off, diag = self.code("w_off"), self.code("w_diag")
+        column_stop = self.bound_code(self.domains[column].stop)
+        own_term = f"own * {own}" if n_rows == column_stop else \
+            f"(own * {own} if {column} < {n_rows} else float32(0.0))"
+        return [*total, f"spread = {off} * total", f"own = {diag} - {off}",
+                self.loop(self.domains[column]), f"    {output} += spread + {own_term}"]
 
     def rows(self, scratch: str, parallel: bool) -> tuple[list[str], list[str]]:
         """Gather the active rows, then add them; returns the code and the scratch
