@@ -60,6 +60,7 @@ class RunStats:
     steps: int = 0
     seconds: float = 0.0
     batch_size: int = 0
+    launches: dict | None = None      # numba-cuda: kernel launches, path, grid, fallback reason
 
 
 @dataclass
@@ -156,7 +157,16 @@ class Program:
         if run.steps:
             per_step = run.seconds / run.steps * 1e6
             lines.append(f"last run          {run.seconds * 1e3:9.3f} ms  ({run.steps} steps, "
-                         f"batch {run.batch_size}, {per_step:.1f} us/step)")
+                         f"batch {run.batch_size}, {per_step:.1f} us/step on the device)")
+        if run.launches is not None:
+            launched = run.launches
+            if launched["path"] == "persistent":
+                blocks, threads = launched["grid"]
+                lines.append(f"kernel launches   {launched['launches']} (persistent kernel, grid {blocks} x "
+                             f"{threads} threads; one launch per call or progress chunk)")
+            else:
+                lines.append(f"kernel launches   {launched['launches']} (a kernel per phase: "
+                             f"{launched['reason']})")
         return "\n".join(lines)
 
     # -- compilation --------------------------------------------------------------
@@ -233,9 +243,13 @@ class Program:
             compiled.run(0, 0, steps, *args)
             compiled.jit_seconds = clock.perf_counter() - start
         self._last = compiled
+        launches = compiled.run.__globals__.get("LAUNCH_STATS")      # numba-cuda modules count them
+        if launches is not None:
+            launches["launches"] = 0
         start = clock.perf_counter()
         _call(compiled.run, steps, args, progress_bar)
-        self.last_run = RunStats(steps, clock.perf_counter() - start, batch)
+        self.last_run = RunStats(steps, clock.perf_counter() - start, batch,
+                                 None if launches is None else dict(launches))
         for recording, buffer in outputs:     # hand each monitor its recording
             recording.monitor.append(recording.var, recording.hand_back(buffer))
 

@@ -48,3 +48,26 @@ def test_auto_picks_numba_cuda_for_cuda_tensors():
     network.run({k: v.to("cuda") for k, v in inputs.items()}, time=10)
     assert network._program.backend == "numba-cuda"
     assert network.layers["L0"].v.is_cuda
+
+
+def test_persistent_kernel_is_one_cooperative_launch(monkeypatch):
+    """On a device the persistent kernel compiles with its grid barrier, launches once
+    with at most the resident-block limit, and agrees with torch and with a kernel
+    per phase."""
+    reference = run_on("torch", "cpu")
+    network, inputs = build(RECIPE)
+    network.to("cuda")
+    program = snnc.compile(network, backend="numba-cuda")
+    program.run({k: v.to("cuda") for k, v in inputs.items()}, time=RECIPE["steps"])
+    stats = program.last_run.launches
+    assert stats["path"] == "persistent", stats["reason"]
+    assert stats["launches"] == 1
+    blocks, threads = stats["grid"]
+    from snnc.runtime import cuda_launch
+    assert 1 <= blocks <= max(cuda_launch._LIMITS.values()) and threads == cuda_launch.THREADS
+    persistent = {f"{name}.{var}": monitor.get(var).float().cpu()
+                  for name, monitor in network.monitors.items() for var in monitor.state_vars}
+    persistent.update({f"{s}->{t}.w": c.w.data.float().cpu() for (s, t), c in network.connections.items()})
+    assert_agree(reference, persistent, "numba-cuda persistent")
+    monkeypatch.setenv("SNNC_CUDA_PERSISTENT", "0")
+    assert_agree(reference, run_on("numba-cuda", "cuda"), "numba-cuda per phase")

@@ -44,6 +44,14 @@ def _lowering_available() -> str | None:
 REASON = _lowering_available()
 
 
+def phase_kernels(program) -> int:
+    """The phase kernels of a module: every kernel but ``run_persistent``, whose grid
+    barrier makes numba-cuda's PTX lowering ask for the CUDA driver (absent here); it
+    is compiled in tests/test_cuda_gpu.py on a GPU."""
+    assert program.source.count("def run_persistent(") == 1
+    return program.source.count("@cuda.jit") - 1
+
+
 @pytest.mark.skipif(REASON is not None, reason=f"numba-cuda cannot lower to PTX here: {REASON} "
                                                 "(install the extra: pip install 'snnc[cuda]')")
 @pytest.mark.parametrize("build, inputs", [
@@ -60,7 +68,7 @@ def test_every_kernel_lowers_to_ptx(build, inputs, tmp_path):
                              "--cc", "8.0"], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     kernels = [line for line in result.stdout.splitlines() if "bytes of PTX" in line]
-    expected = program.source.count("@cuda.jit")
+    expected = phase_kernels(program)
     assert len(kernels) == expected and expected > 0
     assert any(line.startswith(("propagate_", "accumulate_")) for line in kernels)
     if build is guide_network:          # both connections into B summed by one kernel
@@ -100,6 +108,6 @@ def test_every_model_and_run_mask_lowers_to_ptx():
                              "--cc", "9.0"], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     kernels = [line for line in result.stdout.splitlines() if "bytes of PTX" in line]
-    assert len(kernels) == program.source.count("@cuda.jit")
+    assert len(kernels) == phase_kernels(program)
     assert any(line.startswith("window_") for line in kernels)
     assert any(line.startswith("coupling_") for line in kernels)
