@@ -68,6 +68,7 @@ class _Compiled:
     module: CompiledModule
     run: Any
     jit_seconds: float | None = None
+    launch_stats: dict | None = None     # numba-cuda: the generated module's LAUNCH_STATS
 
 
 class Program:
@@ -178,7 +179,8 @@ class Program:
         compiled = self._compiled.get(lowered.key)
         if compiled is None:
             module = compile_lowered(lowered, self.options)
-            compiled = _Compiled(module, load_module(module.path, module.key).run)
+            loaded = load_module(module.path, module.key)
+            compiled = _Compiled(module, loaded.run, launch_stats=getattr(loaded, "LAUNCH_STATS", None))
             self._compiled[lowered.key] = compiled
             if not bind_next:
                 module.ir.graph["plan"].values = {}
@@ -243,7 +245,7 @@ class Program:
             compiled.run(0, 0, steps, *args)
             compiled.jit_seconds = clock.perf_counter() - start
         self._last = compiled
-        launches = compiled.run.__globals__.get("LAUNCH_STATS")      # numba-cuda modules count them
+        launches = compiled.launch_stats                # numba-cuda modules count their launches
         if launches is not None:
             launches["launches"] = 0
         start = clock.perf_counter()
