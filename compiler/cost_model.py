@@ -13,7 +13,8 @@ Storage (``choose_storage``), unless overridden by ``CompileOptions.storage``:
   the network's own tensor (the numba backends only float32 ones, see ``unsupported``);
 * ``uniform`` (numba only) for fixed float32 weights that would be dense, have at least
   ``CSR_MIN_SIZE`` entries and hold one value off the diagonal and one on it, as lateral inhibition ``c·(1 - I)`` does: two
-  scalars instead of ``n²`` weights, the same sums in the same order.
+  scalars instead of ``n²`` weights, and the sources summed once per sample
+  (``w_off·Σ_i s_i + (w_diag − w_off)·s_j``, equal to the dense sums up to rounding).
 
 Propagation (``choose_propagation``), unless overridden by ``CompileOptions.propagation``:
 
@@ -24,7 +25,9 @@ Propagation (``choose_propagation``), unless overridden by ``CompileOptions.prop
   ``1 - (1 - p)^B`` with ``p = CompileOptions.activity`` (spike probability per
   neuron and step, default 0.05), is at most ``EVENT_MAX_ACTIVE`` and the target has
   at least ``EVENT_MIN_TARGETS`` neurons; otherwise a dense matrix product (BLAS),
-  which also serves real-valued (non-spike) sources.
+  which also serves real-valued (non-spike) sources. On a CUDA device torch always
+  takes the matrix product: gathering the active rows needs ``torch.nonzero``, whose
+  result size the host must wait for at every step.
 
 Loop nest (``choose_loop_nest``, numba only): when samples are independent (no
 weight changes within a step and no monitor on weights) the whole run is one loop
@@ -144,7 +147,7 @@ def choose_propagation(ir: nx.DiGraph, edge: tuple[str, str], storage: dict[str,
         return override
     if options.backend != "torch":
         return "event"
-    if storage["format"] == "csr" or not binary_source(ir, edge[0]):
+    if storage["format"] == "csr" or not binary_source(ir, edge[0]) or options.device.startswith("cuda"):
         return "matmul"
     active = 1.0 - (1.0 - options.activity) ** ir.graph["batch_size"]
     if active <= EVENT_MAX_ACTIVE and ir.nodes[edge[1]]["n"] >= EVENT_MIN_TARGETS:

@@ -122,6 +122,8 @@ def test_storage_decisions():
     batched, _ = run_pipeline(record_network(storage_network(64), input_dtypes={"X": torch.bool}),
                               CompileOptions(backend="torch"))
     assert batched.edges["H", "Y"]["propagation"] == "matmul"
+    on_gpu, _ = run_pipeline(ir, CompileOptions(backend="torch", device="cuda"))   # no per-step host sync
+    assert {on_gpu.edges[edge]["propagation"] for edge in on_gpu.edges} == {"matmul"}
 
 
 def test_json_and_dot_formats():
