@@ -123,3 +123,4 @@ class Bound:
     masks: list[tuple[int, object, str, tuple]] = field(default_factory=list)
     run_values: list[tuple[int, object, str]] = field(default_factory=list)
     shapes: dict[tuple[int, int], list[tuple[int, ...]]] = field(default_factory=dict)
+    graphs: object = None               # torch on CUDA: the runs captured as CUDA graphs

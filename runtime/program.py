@@ -16,6 +16,7 @@ from snnc.compiler.cost_model import unsupported
 from snnc.errors import SnncError, warn
 from snnc.ir import record_network
 from snnc.network.nodes import AbstractInput
+from snnc.runtime import cuda_graphs
 from snnc.runtime.adapters import ADAPTERS
 from snnc.runtime.binding import Bound, Recording, fingerprint, split_tensors
 from snnc.runtime.buffers import output_buffer, small_output_array
@@ -94,6 +95,7 @@ class Program:
         self._compiled: dict[str, _Compiled] = {}
         self._bound: Bound | None = None
         self._device = device
+        self._graph_capture = cuda_graphs.capture_cuda_graph
         self._adapt = ADAPTERS[self.backend]
         self.last_run = RunStats()
         default_inputs = {name: torch.float32 for name, layer in network.layers.items()
@@ -249,7 +251,11 @@ class Program:
         if launches is not None:
             launches["launches"] = 0
         start = clock.perf_counter()
-        _call(compiled.run, steps, args, progress_bar)
+        if not cuda_graphs.replayed(bound, self.backend, self._device, (batch, steps), args, progress_bar,
+                                    self._graph_capture):
+            _call(compiled.run, steps, args, progress_bar)
+        if bound.graphs is not None and bound.graphs.replays:
+            launches = {"launches": 1, "path": "cuda graph", "grid": None, "reason": None}
         self.last_run = RunStats(steps, clock.perf_counter() - start, batch,
                                  None if launches is None else dict(launches))
         for recording, buffer in outputs:     # hand each monitor its recording

@@ -71,3 +71,28 @@ def test_persistent_kernel_is_one_cooperative_launch(monkeypatch):
     assert_agree(reference, persistent, "numba-cuda persistent")
     monkeypatch.setenv("SNNC_CUDA_PERSISTENT", "0")
     assert_agree(reference, run_on("numba-cuda", "cuda"), "numba-cuda per phase")
+
+
+def test_torch_on_cuda_replays_a_captured_graph(monkeypatch):
+    """From the second run on, torch on CUDA replays the run from a CUDA graph, with
+    the numbers of the step-by-step run."""
+    def three_runs():
+        network, inputs = build(RECIPE)
+        network.to("cuda")
+        program = snnc.compile(network, backend="torch")
+        results, paths = [], []
+        for _ in range(3):
+            network.reset_state_variables()
+            program.run({k: v.to("cuda") for k, v in inputs.items()}, time=RECIPE["steps"])
+            results.append({f"{name}.{var}": monitor.get(var).float().cpu()
+                            for name, monitor in network.monitors.items() for var in monitor.state_vars})
+            paths.append(program.last_run.launches)
+        return results, paths
+
+    graphed, paths = three_runs()
+    assert paths[0] is None and paths[1]["path"] == paths[2]["path"] == "cuda graph"
+    monkeypatch.setenv("SNNC_CUDA_GRAPHS", "0")
+    stepped, paths = three_runs()
+    assert paths == [None, None, None]
+    for ours, theirs in zip(graphed, stepped):
+        assert_agree(theirs, ours, "torch-cuda graph")
