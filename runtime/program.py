@@ -167,6 +167,8 @@ class Program:
                 blocks, threads = launched["grid"]
                 lines.append(f"kernel launches   {launched['launches']} (persistent kernel, grid {blocks} x "
                              f"{threads} threads; one launch per call or progress chunk)")
+            elif launched["path"] == "cuda graph":
+                lines.append("graph launches    1 (the run replayed from its captured CUDA graph)")
             else:
                 lines.append(f"kernel launches   {launched['launches']} (a kernel per phase: "
                              f"{launched['reason']})")

@@ -38,7 +38,7 @@ def test_replays_give_the_numbers_of_step_by_step_runs(monkeypatch):
 
     generator = torch.Generator().manual_seed(1)
     inputs = [(torch.rand(30, 1, 20, generator=generator) < 0.3).float() for _ in range(4)]
-    runs = {}
+    runs, reports = {}, {}
     for graphs in (True, False):            # one network after the other: no rebinding between calls
         graphs_on[0] = graphs
         network = diehl_and_cook()
@@ -52,6 +52,7 @@ def test_replays_give_the_numbers_of_step_by_step_runs(monkeypatch):
             record = {f"{m}.{v}": network.monitors[m].get(v) for m in ("Ae", "Ai") for v in ("s", "v")}
             record["w"] = network.connections["X", "Ae"].pipeline[0].value.clone()
             runs[graphs].append((record, {k: t.clone() for k, t in record.items()}, program.last_run.launches))
+        reports[graphs] = program.report()
     assert len(kept) == 1                                       # captured once, replayed three times
     for call, ((graphed, copy, paths), (stepped, _, _)) in enumerate(zip(runs[True], runs[False])):
         assert (paths is None) == (call == 0)                   # the first call runs step by step
@@ -61,6 +62,8 @@ def test_replays_give_the_numbers_of_step_by_step_runs(monkeypatch):
             assert torch.equal(graphed[key], stepped[key]), (call, key)
             assert torch.equal(graphed[key], copy[key]), (call, key)   # later replays wrote elsewhere
     assert runs[True][-1][0]["Ae.s"].any()
+    assert "the run replayed from its captured CUDA graph" in reports[True]
+    assert "graph launches" not in reports[False]
     assert not torch.equal(runs[True][1][0]["Ae.v"], runs[True][2][0]["Ae.v"])
 
 
