@@ -83,6 +83,20 @@ def test_a_progress_bar_gets_one_launch_per_chunk(monkeypatch):
     assert torch.equal(chunked_spikes, spikes) and spikes.any()
 
 
+def test_an_input_layer_alone(monkeypatch):
+    """Every phase the same size (the grid is sized by the largest phase)."""
+    monkeypatch.setenv("SNNC_CUDA_PERSISTENT", "1")
+    network = Network()
+    X = Input(5)
+    network.add_layer(X, "X")
+    network.add_monitor(Monitor(X, ("s",), time=3), name="X")
+    program = snnc.compile(network, backend="numba-cuda")
+    given = torch.rand(3, 1, 5) < 0.5
+    program.run({"X": given}, time=3)
+    assert program.last_run.launches["launches"] == 1
+    assert torch.equal(network.monitors["X"].get("s").bool(), given)
+
+
 def test_report_names_the_path(monkeypatch):
     _, program = simulate("numba-cuda", monkeypatch)
     assert "kernel launches   1 (persistent kernel, grid 1 x 16 threads" in program.report()
