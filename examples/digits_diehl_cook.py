@@ -104,7 +104,7 @@ def train(present: Presenter, data: Digits, epochs: int, interval: int, generato
 
     An epoch's last ``len(data) % batch`` images (a different one each epoch) are left
     out. A batch sums its samples' weight updates (BindsNET's ``sum`` reduction) and its
-    spikes' threshold increments, so the learning rates are divided by ``sqrt(batch)``:
+    spikes' threshold increments, so the learning rates are divided by ``batch ** (1/3)``:
     on the digits (400 neurons, 5 epochs) batch 16 then lands within a point of batch 1
     (docs/results.md)."""
     rule = present.network.connections[("X", "Ae")].pipeline[0].learning_rule
