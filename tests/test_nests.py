@@ -118,3 +118,42 @@ def test_generated_code_is_tidy(backend):
     assert all(name in used for name in imported), imported
     assert "pass" not in source.split()
     assert "s = X_s[b, j]" not in source and "s = X_s" not in source
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_listed_scatter_is_the_plain_scatter(batch, monkeypatch):
+    """numba lists the sources a guard lets through (branch-free) before a scatter:
+    the same synapses in the same order as the plain guarded loops, so bit-identical
+    weights and states (learning terms, CSR propagation, clamps of touched rows)."""
+    from snnc.compiler.emit.numba_backend import NumbaEmitter
+    from tests.test_fuse_learning import learning_network
+
+    from snnc.runtime import loader
+
+    def run(listed: bool):
+        loader._LOADED.clear()               # both renderings share the IR's key: load afresh
+        if not listed:
+            monkeypatch.setattr(NumbaEmitter, "listed_scatter", lambda *args: None)
+        network = learning_network(batch_size=batch, out_of_bounds=True)
+        generator = torch.Generator().manual_seed(4)
+        Z = LIFNodes(20, thresh=-63.0)                       # a fixed sparse connection: CSR rows
+        network.add_layer(Z, "Z")
+        w = torch.rand(24, 20, generator=generator) * (torch.rand(24, 20, generator=generator) < 0.2) * 4.0
+        network.add_connection(Connection(network.layers["X"], Z, w=w), "X", "Z")
+        network.add_monitor(Monitor(Z, ["s", "v"]), "Z")
+        inputs = {"X": (torch.rand(15, batch, network.layers["X"].n, generator=generator) < 0.4).float()}
+        program = snnc.compile(network, backend="numba", fuse_learning=False, storage={"X->Z": "csr"})
+        program.run(inputs, time=15)
+        monkeypatch.undo()
+        recorded = {f"{s}->{t}": c.w.clone() for (s, t), c in network.connections.items()}
+        recorded.update({f"{m}.{v}": network.monitors[m].get(v).clone()
+                         for m in network.monitors for v in network.monitors[m].state_vars})
+        return recorded, program.source
+
+    listed, source = run(True)
+    plain, plain_source = run(False)
+    assert "fired += " in source and "fired += " not in plain_source
+    assert "X_to_Z_w_indptr" in source
+    assert all(listed[f"{name}.s"].any() for name in ("H", "Y", "Z"))
+    for key in plain:
+        assert torch.equal(listed[key], plain[key]), key

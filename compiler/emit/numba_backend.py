@@ -13,7 +13,7 @@ from snnc.compiler.elementwise import names_used, split_stages
 from snnc.compiler.render.scalar import render_row, render_scalar, render_shared
 from snnc.compiler.emit.plan import BufferSpec
 from snnc.compiler.emit.schedule_emitter import ScheduleEmitter, indent
-from snnc.compiler.nest import Nest, Operand
+from snnc.compiler.nest import Nest, Operand, reads_in
 from snnc.compiler.ops import LAYER_OPS
 from snnc.compiler.order import edge_label
 from snnc.compiler.render.half import DECODERS
@@ -68,12 +68,30 @@ class NumbaEmitter(ScheduleEmitter):
         elif per_sample and renderer.uniform_pattern() is not None:
             lines = renderer.uniform_sum()
         elif renderer.can_scatter():
-            lines = renderer.scatter()
+            lines = self.listed_scatter(nest, operands, edge, per_sample) or renderer.scatter()
         elif not per_sample and renderer.column_reduction() is not None:
             lines = renderer.gather_by_rows()
         else:
             lines = renderer.gather()
         return self.per_sample(operands[nest.output_role].ref, lines) if per_sample else lines
+
+    def listed_scatter(self, nest: Nest, operands: dict[str, Operand], edge, per_sample: bool) -> list[str] | None:
+        """A scatter guarded by ``g[b, i]`` one sample at a time: first the list of the
+        ``i`` where the guard is non-zero (branch-free, :meth:`LoopNestRenderer.gather_list`),
+        then the synapses of those only, in the same order as the plain scatter
+        (bit-identical) without a mispredicted branch per source. None where the guard
+        has another form."""
+        guard = reads_in(nest.guard)[0] if nest.guard else None
+        if guard is None or len(guard.indices) != 2 or guard.indices[0] != "b" or nest.domains[0].name != "b":
+            return None
+        renderer = LoopNestRenderer(nest, operands, bound=frozenset({"b"}))
+        free = guard.indices[1]
+        if free not in renderer.domains or renderer.domains[free].dependent:
+            return None
+        indices = f"{self.plan.prefixes[edge]}_fired_{len(self.scratch)}"
+        self.scratch.append(f"{indices} = np.empty({renderer.bound_code(renderer.domains[free].stop)}, np.int64)")
+        body = [*renderer.gather_list(free, indices, "fired"), *renderer.scatter({free: (indices, "fired")})]
+        return body if per_sample else [renderer.loop(nest.domain("b")), *indent(body, 1)]
 
     def emit_external(self, op: ScheduledOp) -> list[str]:
         scratch, given = self.plan.name(op.target, "I"), self.plan.name(op.target, "in")
