@@ -23,9 +23,10 @@ import torch
 from snnc.compiler.ops.opaque import is_opaque
 
 
-def applies(backend: str, device: torch.device, progress_bar: bool, opaque: bool) -> bool:
-    return (backend == "torch" and device.type == "cuda" and not progress_bar and not opaque
-            and os.environ.get("SNNC_CUDA_GRAPHS", "1") != "0")
+def applies(backend: str, device: torch.device, progress_bar: bool, opaque: Callable[[], bool]) -> bool:
+    """``opaque``: whether the network has opaque ops, asked last (it walks the IR)."""
+    return (backend == "torch" and device.type == "cuda" and not progress_bar
+            and os.environ.get("SNNC_CUDA_GRAPHS", "1") != "0" and not opaque())
 
 
 def replayed(bound, backend: str, device: torch.device, key: tuple, args: list, progress_bar: bool,
@@ -33,8 +34,11 @@ def replayed(bound, backend: str, device: torch.device, key: tuple, args: list, 
     """Run the call ``args`` (batch and steps ``key``) of ``bound`` as a graph replay
     where :func:`applies` allows it; False where the caller runs it step by step."""
     ir = bound.ir
-    opaque = any(is_opaque(attrs) for _, attrs in ir.nodes(data=True)) or \
-        any(is_opaque(attrs) for _, _, attrs in ir.edges(data=True))
+
+    def opaque() -> bool:
+        return any(is_opaque(attrs) for _, attrs in ir.nodes(data=True)) or \
+            any(is_opaque(attrs) for _, _, attrs in ir.edges(data=True))
+
     if not applies(backend, device, progress_bar, opaque):
         return False
     if bound.graphs is None:

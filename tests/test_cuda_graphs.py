@@ -81,8 +81,14 @@ def test_a_new_batch_or_length_is_captured_anew(monkeypatch):
 
 def test_when_graphs_apply():
     cuda, cpu = torch.device("cuda"), torch.device("cpu")
-    assert cuda_graphs.applies("torch", cuda, False, False)
-    assert not cuda_graphs.applies("torch", cpu, False, False)
-    assert not cuda_graphs.applies("numba-cuda", cuda, False, False)
-    assert not cuda_graphs.applies("torch", cuda, True, False)        # a progress bar
-    assert not cuda_graphs.applies("torch", cuda, False, True)        # an opaque op
+    asked = []
+
+    def opaque(answer: bool):
+        return lambda: asked.append(answer) or answer
+
+    assert cuda_graphs.applies("torch", cuda, False, opaque(False))
+    assert not cuda_graphs.applies("torch", cuda, False, opaque(True))        # an opaque op
+    assert not cuda_graphs.applies("torch", cpu, False, opaque(False))
+    assert not cuda_graphs.applies("numba-cuda", cuda, False, opaque(False))
+    assert not cuda_graphs.applies("torch", cuda, True, opaque(False))        # a progress bar
+    assert asked == [False, True]           # the IR is walked only when the rest allows graphs

@@ -170,7 +170,10 @@ class Nodes(Tracked, torch.nn.Module):
         for name, value in self.initial_state().items():
             if names is None or name in names:
                 state = getattr(self, name)
-                state.copy_(torch.as_tensor(value, dtype=state.dtype, device=state.device).expand(state.shape))
+                if isinstance(value, (int, float)) or (isinstance(value, torch.Tensor) and value.dim() == 0):
+                    state.fill_(value)          # one value for every neuron (a loop's reset: one op)
+                else:
+                    state.copy_(torch.as_tensor(value, dtype=state.dtype, device=state.device).expand(state.shape))
 
     def train(self, mode: bool = True) -> "Nodes":
         self.learning = bool(mode)
