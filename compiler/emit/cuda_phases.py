@@ -125,7 +125,8 @@ def barriers(loop: list[str], end: list[str], kernels: list) -> tuple[set[int], 
                     pending = empty
                 pending = _union(walk(statement.body, pending, needed, lines),
                                  walk(statement.orelse, pending, needed, lines))
-            elif isinstance(statement, (ast.For, ast.While, ast.With, ast.Try)):
+            elif any(isinstance(node, ast.Call) and getattr(node.func, "id", None) == CALL
+                     for node in ast.walk(statement)):
                 raise ValueError("cuda_phases: a phase inside a host loop or block is not supported")
         return pending
 
