@@ -43,7 +43,6 @@ def replayed(bound, backend: str, device: torch.device, key: tuple, args: list, 
         return False
     if bound.graphs is None:
         bound.graphs = GraphRuns(capture)
-    bound.graphs.replays = 0
     per_call = [entry[0] for entry in bound.inputs + bound.randoms + bound.masks + bound.run_values]
     outputs = [recording.position for recording in bound.recordings]
     return bound.graphs.run(key, bound.compiled.run, key[1], args, per_call, outputs)
@@ -64,8 +63,6 @@ class GraphRuns:
         self.capture = capture
         self.seen: set[tuple] = set()
         self.graphs: dict[tuple, tuple[Callable[[], None], list]] = {}
-        self.captures = 0
-        self.replays = 0
 
     def run(self, key: tuple, run: Callable, steps: int, args: list, per_call: list[int],
             outputs: list[int]) -> bool:
@@ -83,12 +80,10 @@ class GraphRuns:
             for position in per_call + outputs:
                 owned[position] = args[position].clone()
             entry = self.graphs[key] = (self.capture(lambda: run(0, steps, steps, *owned)), owned)
-            self.captures += 1
         replay, owned = entry
         for position in per_call:
             owned[position].copy_(args[position])
         replay()
-        self.replays += 1
         for position in outputs:
             args[position].copy_(owned[position])
         return True

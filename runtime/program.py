@@ -253,11 +253,11 @@ class Program:
         if launches is not None:
             launches["launches"] = 0
         start = clock.perf_counter()
-        if not cuda_graphs.replayed(bound, self.backend, self._device, (batch, steps), args, progress_bar,
-                                    self._graph_capture):
-            _call(compiled.run, steps, args, progress_bar)
-        if bound.graphs is not None and bound.graphs.replays:
+        if cuda_graphs.replayed(bound, self.backend, self._device, (batch, steps), args, progress_bar,
+                                self._graph_capture):
             launches = {"launches": 1, "path": "cuda graph", "grid": None, "reason": None}
+        else:
+            _call(compiled.run, steps, args, progress_bar)
         self.last_run = RunStats(steps, clock.perf_counter() - start, batch,
                                  None if launches is None else dict(launches))
         for recording, buffer in outputs:     # hand each monitor its recording

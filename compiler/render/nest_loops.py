@@ -304,8 +304,7 @@ class LoopNestRenderer:
                  "total = float32(total_count)"] if counted else \
             ["total = float32(0.0)", self.loop(self.domains[row]), f"    total += {self.value(guard)}"]
         n_rows = self.bound_code(self.domains[row].stop)
-        own = self.value(guard).replace(f"[{', '.join(guard.indices)}]",
-                                        f"[{', '.join([*guard.indices[:-1], column])}]")
+        own = self.value(reads_in(f"{guard.role}[{', '.join([*guard.indices[:-1], column])}]")[0])
         output = self.element(reads_in(self.nest.output)[0])
         off, diag = self.code("w_off"), self.code("w_diag")
         column_stop = self.bound_code(self.domains[column].stop)
