@@ -162,9 +162,12 @@ class NumbaEmitter(ScheduleEmitter):
         per-sample state copies sample ``b`` inside the loop over samples."""
         source = self.plan.name(spec.recorded, spec.var)
         if spec.shape[1:2] == ("B",):
-            copy = self.per_sample(source, [f"for j in range({source}.shape[1]):",
-                                            f"    {spec.name}[t - {spec.name}_first, b, j] = {source}[b, j]"])
-            return [f"if t >= {spec.name}_first:", *indent(copy, 1)]
+            copy = [f"for j in range({source}.shape[1]):",
+                    f"    {spec.name}[t - {spec.name}_first, b, j] = {source}[b, j]"]
+            if len(spec.shape) == 3:    # a [B, n] row: streamed when the run's recordings are big
+                copy = ["if stream:", f"    stream_row({spec.name}[t - {spec.name}_first, b], {source}[b])",
+                        "else:", *indent(copy, 1)]
+            return [f"if t >= {spec.name}_first:", *indent(self.per_sample(source, copy), 1)]
         axes = [f"d{k}" for k in range(len(spec.shape) - 1)]
         row = ", ".join([f"t - {spec.name}_first", *axes])
         body = [f"{spec.name}[{row}] = {source}[{', '.join(axes)}]" if axes else f"{spec.name}[{row}] = {source}"]
@@ -172,6 +175,12 @@ class NumbaEmitter(ScheduleEmitter):
             body = [f"for d{k} in range({source}.shape[{k}]):", *indent(body, 1)]
         when = f"t >= {spec.name}_first" + (" and b == 0" if self.batch_outer else "")
         return [f"if {when}:", *indent(body, 1)]    # not per sample: written once
+
+    def stream_flag(self) -> list[str]:
+        """``stream``: whether this run's recordings together outgrow the caches, so their
+        rows are written with streaming stores (:mod:`snnc.compiler.render.streaming`)."""
+        total = " + ".join(f"{spec.name}.nbytes" for spec in self.plan.buffers if spec.role == "monitor")
+        return [f"stream = {total} >= STREAM_MIN_BYTES"]
 
     def wrap(self, key, args, prologue, loop, end) -> str:
         nest = self.ir.graph["loop_nest"]
@@ -182,6 +191,9 @@ class NumbaEmitter(ScheduleEmitter):
                      "    for t in range(start, stop):", *indent(loop, 2)]
         else:
             steps = [*self.scratch, "for t in range(start, stop):", *indent(loop, 1)]
+        if any("stream_row(" in line for line in loop):
+            prologue = [*prologue, *self.stream_flag()]
+            steps = steps + indent(["if stream:", "    stream_fence()"], 1 if nest["batch_outer"] else 0)
         parallel = nest["parallel"] or self.uses_prange
         source = "\n".join(steps + end)
         imports = ["float32", "njit"] + (["prange"] if "prange(" in source else [])
@@ -193,6 +205,8 @@ class NumbaEmitter(ScheduleEmitter):
             f"from numba import {', '.join(imports)}",
             *([f"from snnc.compiler.render.half import {', '.join(decoders)}"] if decoders else []),
             *(["from snnc.compiler.render.hashing import uniform_hash"] if "uniform_hash(" in source else []),
+            *(["from snnc.compiler.render.streaming import STREAM_MIN_BYTES, stream_fence, stream_row"]
+              if "stream_row(" in source else []),
             "",
             "",
             f"@njit(cache=True, nogil=True, error_model=\"numpy\"{', parallel=True' if parallel else ''})",
