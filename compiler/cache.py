@@ -74,7 +74,11 @@ def cache_dir() -> Path:
 
 
 def write_module(backend: str, key: str, source: str) -> Path:
-    """Write ``source`` to its cache file (atomically) unless it is already there."""
+    """Write ``source`` to its cache file (atomically) unless it is already there.
+
+    When processes write one new module at once, the first to link its file wins and the
+    others leave it be: a file rewritten under a process that imported it would change
+    its time stamp, and numba would then refuse the machine code cached for it."""
     directory = cache_dir() / backend.replace("-", "_")
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"snnc_{key}.py"
@@ -83,5 +87,13 @@ def write_module(backend: str, key: str, source: str) -> Path:
     fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
     with os.fdopen(fd, "w") as handle:
         handle.write(source)
-    os.replace(tmp, path)
+    try:
+        os.link(tmp, path)                      # fails where the file exists
+    except FileExistsError:
+        if path.read_text() != source:          # a stale file: replace it
+            os.replace(tmp, path)
+    except OSError:                             # a file system without hard links
+        os.replace(tmp, path)
+    if os.path.exists(tmp):
+        os.unlink(tmp)
     return path

@@ -1,4 +1,5 @@
-"""The ``snnc`` command: ``snnc ir NET.pt [--format text|json|dot] [--after PASS]``."""
+"""The ``snnc`` command: ``snnc ir NET.pt [--format text|json|dot] [--after PASS]``, ``snnc passes``
+and ``snnc sweep SCRIPT.py --grid key=v1,v2 ...`` (:mod:`snnc.scale.script`)."""
 from __future__ import annotations
 
 import argparse
@@ -12,6 +13,7 @@ from snnc.errors import SnncError
 from snnc.ir import record_network
 from snnc.network import load
 from snnc.network.nodes import AbstractInput
+from snnc.scale.script import add_parser as add_sweep_parser
 
 
 def _ir_command(args: argparse.Namespace) -> int:
@@ -40,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     ir.set_defaults(handler=_ir_command)
     commands.add_parser("passes", help="list the compiler passes").set_defaults(
         handler=lambda args: print("\n".join(pass_names())) or 0)
+    add_sweep_parser(commands)
     return parser
 
 
