@@ -39,6 +39,23 @@ def test_digits_diehl_cook_trains_in_batches(tmp_path):
     assert "training: 120 images" in out
 
 
+@pytest.mark.xdist_group("ray")
+def test_sweep_digits_runs_on_ray_and_plots(tmp_path):
+    """Two points (the first 40 digits each) on a local Ray instance: the table, the best
+    configuration, the CSV and the accuracy map."""
+    pytest.importorskip("ray")
+    pytest.importorskip("sklearn")
+    pytest.importorskip("matplotlib")
+    out = run_example("sweep_digits.py", "--intensity", "128", "256", "--neurons", "12", "--limit", "40",
+                      "--out", str(tmp_path))
+    assert "best: intensity" in out and "2 points in" in out
+    from snnc.scale import load_results
+    rows = load_results(tmp_path / "sweep_digits.csv")
+    assert [row["intensity"] for row in rows] == [128.0, 256.0] and all(row["error"] is None for row in rows)
+    assert all(0.0 <= row["proportion"] <= 100.0 for row in rows)
+    assert (tmp_path / "sweep_digits.png").stat().st_size > 1000
+
+
 @pytest.mark.slow
 def test_reward_modulated_learns_the_mapping():
     out = run_example("reward_modulated.py", "--trials", "150", "--block", "50")

@@ -16,6 +16,7 @@ import torch
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.xdist_group("ray")     # one Ray instance per test session
 
+from snnc.network.topology import Connection  # noqa: E402
 from snnc.runtime.cli import main  # noqa: E402
 from snnc.scale import load_results, map_batches, points_of, sweep  # noqa: E402
 from tests.test_scale_tables import run_small, small_network  # noqa: E402
@@ -74,6 +75,25 @@ def test_map_batches_equals_a_serial_run():
     counts = map_batches(network, dataset, batch_size=5, workers=2, progress_bar=False,
                          fn=lambda net, batch: net.monitors["B"].get("s").sum((0, 2)))
     assert torch.equal(counts, serial.monitors["B"].get("s").sum((0, 2)))
+
+
+def test_every_batch_starts_from_the_given_network():
+    """A run ends with BindsNET's weight normalisation (``norm``) even with learning off:
+    map_batches puts the weights back before each batch, so every batch equals a run of
+    the given network, whichever worker ran what before it."""
+    network = small_network({"n": 20, "seed": 4})
+    layers = network.layers
+    network.add_connection(Connection(layers["A"], layers["B"], w=3.0 * torch.rand(10, 20), norm=12.0), "A", "B")
+    generator = torch.Generator().manual_seed(2)
+    dataset = (torch.rand(9, 25, 10, generator=generator) < 0.3).byte()
+    results = map_batches(network, dataset, batch_size=3, workers=2, progress_bar=False)
+    for start in range(0, 9, 3):
+        fresh = network.clone()
+        fresh.train(False)
+        fresh.set_batch_size(3)
+        fresh.run(inputs={"A": dataset[start:start + 3].transpose(0, 1)}, time=25)
+        assert torch.equal(results["B/v"][start:start + 3], fresh.monitors["B"].get("v").transpose(0, 1))
+    assert results["B/s"].any()
 
 
 def test_killed_worker_is_retried(tmp_path):

@@ -2,21 +2,28 @@
 
 The dataset is ``inputs``: a ``[N, T, *shape]`` tensor for the network's one input
 layer, or a dict of them by layer name (samples first, as a dataset holds them). It is
-cut into batches of ``batch_size`` samples; each worker is a Ray actor holding its own
-copy of the network (the network and the dataset travel once per worker, through Ray's
-object store; a batch is then just its index range), compiled on first use, with
-learning off. For every batch the worker resets the network's state, runs the batch's
-``T`` steps and calls ``fn(network, batch_inputs)``.
+cut into batches of ``batch_size`` samples; each worker process holds its own
+copy of the network (the network and the dataset go into Ray's object store once, and
+each worker process fetches them once; a batch is then just its index range), compiled
+on first use, with learning off. Every batch starts from the network as it was given:
+the worker resets the layers' state and puts back the connections' weights (a run ends
+with BindsNET's weight normalisation, which would otherwise carry over to the next
+batch), seeds torch's global generator from ``seed`` and the batch's first index, runs the
+batch's ``T`` steps and calls ``fn(network, batch_inputs)``. A batch whose worker dies
+is run again (``retries``).
 
 The default ``fn`` returns the recordings of every monitor on a layer, samples first:
 ``{"monitor/var": [B, T, *shape]}``. ``fn`` may return a tensor, or a dict of tensors,
 with the batch's samples along dim 0; the batches' results are concatenated in dataset
-order. Anything else comes back as the list of per-batch results, in order.
+order. Anything else comes back as the list of per-batch results, in order. The results equal
+a serial loop over the same batches with the same seeding, whichever worker ran each.
 
 The caller's network is never changed. ``workers=0`` runs the batches in this process
 (on a copy), without Ray.
 """
 from __future__ import annotations
+
+import warnings
 
 import torch
 
@@ -57,8 +64,30 @@ def _dataset(network, inputs) -> tuple[dict, int, int]:
     return inputs, samples, steps
 
 
+def connection_tensors(network) -> list[torch.Tensor]:
+    """Every tensor a connection object holds (weights, biases, a multicompartment
+    connection's feature values, ...), found through its attributes; not its layers'."""
+    skip = {id(network), *map(id, network.layers.values()), *map(id, network.monitors.values())}
+    seen, found, stack = set(skip), {}, list(network.connections.values())
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, torch.Tensor):
+            found[id(item)] = item
+        elif isinstance(item, dict):
+            stack += list(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack += list(item)
+        elif hasattr(item, "__dict__") and not isinstance(item, type):
+            stack += list(vars(item).values())
+    return list(found.values())
+
+
 class BatchRunner:
-    """A copy of the network with learning off, running batches of one dataset."""
+    """A network (a copy: the caller's is never run) with learning off, running batches
+    of one dataset."""
 
     def __init__(self, network, inputs: dict, steps: int, fn, threads: int | None = None) -> None:
         if threads is not None:
@@ -66,19 +95,32 @@ class BatchRunner:
         self.network, self.inputs, self.steps = network, inputs, steps
         self.fn = fn or monitor_recordings
         self.network.train(False)
+        self.tensors = connection_tensors(network)
+        self.saved = [tensor.detach().clone() for tensor in self.tensors]
 
-    def run(self, start: int, stop: int):
+    def run(self, start: int, stop: int, seed: int = 0):
+        """Samples ``[start, stop)``, the global torch generator seeded by ``seed`` and
+        ``start`` first (a model that draws, such as Diehl & Cook's choice among
+        simultaneous spikes, draws the same numbers wherever the batch runs)."""
         network = self.network
         batch = {name: tensor[start:stop].transpose(0, 1) for name, tensor in self.inputs.items()}
         if network.batch_size != stop - start:
             network.set_batch_size(stop - start)
         network.reset_state_variables()
+        with torch.no_grad():                                    # undo the last run's normalisation
+            for tensor, saved in zip(self.tensors, self.saved):
+                tensor.copy_(saved)
+        torch.manual_seed(batch_seed(seed, start))
         network.run(inputs=batch, time=self.steps * network.dt)
         return self.fn(network, batch)
 
 
+def batch_seed(seed: int, start: int) -> int:
+    return (int(seed) * 1_000_003 + int(start)) % (2 ** 63)
+
+
 def map_batches(network, inputs, *, batch_size: int = 64, fn=None, address: str | None = None,
-                workers: int | None = None, threads: int = 1, retries: int = 2,
+                workers: int | None = None, threads: int = 1, retries: int = 2, seed: int = 0,
                 progress_bar: bool = True):
     """Run ``network`` (learning off) over ``inputs`` in batches, sharded across workers;
     the results in dataset order (see the module's docstring)."""
@@ -94,40 +136,59 @@ def map_batches(network, inputs, *, batch_size: int = 64, fn=None, address: str 
             runner = BatchRunner(network.clone(), inputs, steps, fn)
             results = []
             for start, stop in ranges:
-                results.append(runner.run(start, stop))
+                results.append(runner.run(start, stop, seed))
                 bar.update(1)
         else:
-            results = _on_ray(network, inputs, steps, fn, ranges, address, workers, threads, retries, bar)
+            results = _on_ray(network, inputs, steps, fn, ranges, address, workers, threads, retries, seed, bar)
     return _concatenate(results)
 
 
-def _on_ray(network, inputs, steps, fn, ranges, address, workers, threads, retries, bar) -> list:
+_RUNNERS: dict = {}          # in a worker process: the runners of the last datasets it served
+_KEEP = 2
+
+
+def _run_batch(refs: list, steps: int, fn, threads: int, seed: int, start: int, stop: int):
+    """A Ray task: batch ``[start, stop)`` on this process's runner for the network and
+    dataset in ``refs`` (object refs, passed inside a list so that Ray does not fetch them
+    for every batch: a process fetches them, and compiles, once)."""
+    import ray
+
+    key = tuple(ref.hex() for ref in refs)
+    runner = _RUNNERS.get(key)
+    if runner is None:
+        network, arrays = ray.get(refs)
+        with warnings.catch_warnings():                 # the store's arrays are read-only; runs only read them
+            warnings.simplefilter("ignore", UserWarning)
+            inputs = {name: torch.from_numpy(array) for name, array in arrays.items()}
+        runner = _RUNNERS[key] = BatchRunner(network, inputs, steps, fn, threads)
+        while len(_RUNNERS) > _KEEP:
+            _RUNNERS.pop(next(iter(_RUNNERS)))
+    return runner.run(start, stop, seed)
+
+
+def _on_ray(network, inputs, steps, fn, ranges, address, workers, threads, retries, seed, bar) -> list:
     ray = connect(address)
-    count = min(len(ranges), workers or max(1, cluster_cores(ray) // threads))
-    actor = ray.remote(BatchRunner).options(num_cpus=threads, runtime_env=worker_env(threads, address is None),
-                                             max_restarts=retries, max_task_retries=retries)
-    network_ref, inputs_ref = ray.put(network), ray.put(inputs)    # once, whatever the worker count
-    runners = [actor.remote(network_ref, inputs_ref, steps, fn, threads) for _ in range(count)]
+    limit = workers or max(1, cluster_cores(ray) // threads)
+    task = ray.remote(_run_batch).options(num_cpus=threads, runtime_env=worker_env(threads, address is None),
+                                          max_retries=retries)
+    arrays = {name: tensor.cpu().numpy() for name, tensor in inputs.items()}   # shared, not copied, on a node
+    refs = [ray.put(network), ray.put(arrays)]          # into the object store once
     results: list = [None] * len(ranges)
     queue = iter(range(len(ranges)))
     pending: dict = {}
 
-    def submit(runner) -> None:
+    def submit() -> None:
         index = next(queue, None)
         if index is not None:
-            pending[runner.run.remote(*ranges[index])] = (index, runner)
+            pending[task.remote(refs, steps, fn, threads, seed, *ranges[index])] = index
 
-    for runner in runners:          # two batches in flight per worker: no idle gap between them
-        submit(runner)
-        submit(runner)
+    for _ in range(2 * limit):      # two batches in flight per worker: no idle gap between them
+        submit()
     while pending:
         ready, _ = ray.wait(list(pending), num_returns=1)
-        index, runner = pending.pop(ready[0])
-        results[index] = ray.get(ready[0])
+        results[pending.pop(ready[0])] = ray.get(ready[0])
         bar.update(1)
-        submit(runner)
-    for runner in runners:
-        ray.kill(runner)
+        submit()
     return results
 
 
@@ -140,4 +201,4 @@ def _concatenate(results: list):
     return results
 
 
-__all__ = ["BatchRunner", "map_batches", "monitor_recordings"]
+__all__ = ["BatchRunner", "batch_seed", "connection_tensors", "map_batches", "monitor_recordings"]
