@@ -7,8 +7,9 @@ per task, and map_batches throughput against one process.
   neurons, one pass over the first ``--limit`` training digits, then labelling and
   scoring) run (a) one after the other in this process (``run_point``, what a plain loop
   does) and (b) as a sweep on a local Ray instance, one worker per core, one thread each.
-  The sweep is timed twice: cold (starting Ray and its workers) and warm (a second sweep
-  on the running instance). Both use a compile cache warmed beforehand.
+  The sweep is timed cold once (starting Ray and its workers), then ``--repeats`` pairs
+  of the serial loop and a warm sweep (on the running instance) in turn; the median
+  ratio of the pairs is the speed-up. All use a compile cache warmed beforehand.
 * **overhead**: ``--tasks`` points whose ``build`` and ``run`` do nothing, per task.
 * **map_batches**: Diehl & Cook inference (784 -> 100, learning off, 250 steps) over
   ``--samples`` Poisson rasters in batches of 64, keeping each sample's excitatory spike
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -60,6 +62,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--points", type=int, default=8)
     parser.add_argument("--limit", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=3, help="serial/sweep pairs, in turn")
     parser.add_argument("--tasks", type=int, default=200)
     parser.add_argument("--samples", type=int, default=2048)
     parser.add_argument("--out", default=str(HERE / "out" / "scale"))
@@ -69,12 +72,17 @@ def main() -> None:
     record: dict = {"cores": cores, "points": len(points), "limit": args.limit, "torch_threads": torch.get_num_threads()}
 
     run_point(sweep_digits.build, sweep_digits.run, dict(points[0], limit=5))      # warm the compile cache
-    serial_s, serial = timed(lambda: [run_point(sweep_digits.build, sweep_digits.run, p) for p in points])
     cold_s, cold = timed(lambda: sweep(sweep_digits.build, points, sweep_digits.run, progress_bar=False))
-    warm_s, warm = timed(lambda: sweep(sweep_digits.build, points, sweep_digits.run, progress_bar=False))
+    pairs = []                  # serial loop and warm sweep in turn: the machine's drift hits both
+    for _ in range(args.repeats):
+        serial_s, serial = timed(lambda: [run_point(sweep_digits.build, sweep_digits.run, p) for p in points])
+        warm_s, warm = timed(lambda: sweep(sweep_digits.build, points, sweep_digits.run, progress_bar=False))
+        pairs.append((serial_s, warm_s))
+    ratios = sorted(a / b for a, b in pairs)
+    serial_s, warm_s = (statistics.median(p[k] for p in pairs) for k in (0, 1))
     same = [r["proportion"] for r in serial] == [r["proportion"] for r in cold] == [r["proportion"] for r in warm]
-    record.update(serial_s=serial_s, sweep_cold_s=cold_s, sweep_warm_s=warm_s, same_results=same,
-                  work_s=sum(r["compile_s"] + r["run_s"] for r in warm))
+    record.update(serial_s=serial_s, sweep_cold_s=cold_s, sweep_warm_s=warm_s, same_results=same, pairs=pairs,
+                  ratio_median=statistics.median(ratios), work_s=sum(r["compile_s"] + r["run_s"] for r in warm))
 
     ray = connect(None)
     overhead_points = [{"i": i} for i in range(args.tasks)]
@@ -99,7 +107,8 @@ def main() -> None:
         f"# snnc.scale on {cores} cores ({time.strftime('%Y-%m-%d %H:%M')}, ray {ray.__version__})", "",
         "| what | one process | Ray | speed-up | note |", "| --- | ---: | ---: | ---: | --- |",
         f"| sweep, {len(points)} digits points (100 neurons, {args.limit} images) | {serial_s:.1f} s | "
-        f"{warm_s:.1f} s warm, {cold_s:.1f} s cold | **{serial_s / warm_s:.2f}x** warm, {serial_s / cold_s:.2f}x cold | "
+        f"{warm_s:.1f} s warm, {cold_s:.1f} s cold | **{record['ratio_median']:.2f}x** warm "
+        f"({ratios[0]:.2f}-{ratios[-1]:.2f} over {len(pairs)} pairs), {serial_s / cold_s:.2f}x cold | "
         f"same results: {same} |",
         f"| Ray overhead per task ({args.tasks} empty points) | - | {1e3 * overhead_s / args.tasks:.2f} ms | - | "
         f"{args.tasks / overhead_s:.0f} tasks/s |",
