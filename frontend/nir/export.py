@@ -1,0 +1,123 @@
+"""snnc -> NIR: a network's layers and connections as a ``nir.NIRGraph`` (docs/nir.md).
+
+Layers become neuron nodes named as the layers (``Input`` -> ``nir.Input``,
+``LIFNodes`` -> ``nir.LIF``, ``IFNodes`` -> ``nir.IF``); a dense ``Connection`` becomes
+``nir.Affine`` (with its bias ``b``) or ``nir.Linear`` named ``"{source}->{target}"``,
+with edges source -> connection -> target (recurrent connections too); every layer
+without outgoing connections also feeds an ``Output`` node ``"{layer}.output"``.
+
+Per-step parameters become continuous-time ones by forward Euler with step ``dt``
+(NIR's usual reading, snnTorch's among others): a LIF layer's per-step decay ``d``
+gives ``tau = dt / (1 - d)`` and ``r = tau / dt`` (so that ``dt / tau * r * I = I``,
+snnc's ``v += I``); ``v_leak = rest``, ``v_threshold = thresh``, ``v_reset = reset``.
+Each node's metadata also keeps snnc's own parameters (``metadata["snnc"]``), so that
+:func:`snnc.nir.load` rebuilds the very same layers.
+
+Refused, with the layer or connection named: refractory periods, ``lbound``, other
+neuron models (adaptive thresholds, Izhikevich, ...) and other connection types.
+Learning rules and weight normalisation are dropped with a warning: NIR has no
+plasticity, the export is the network frozen as it is now.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from snnc.errors import SnncError, warn
+
+
+def _require_nir():
+    try:
+        import nir
+    except ImportError:
+        raise SnncError("snnc.nir needs the nir package: pip install 'snnc[nir]' (or: pip install nir)") from None
+    return nir
+
+
+def _per_neuron(value: torch.Tensor, n: int) -> np.ndarray:
+    return np.broadcast_to(value.detach().double().cpu().numpy().reshape(-1), (n,)).astype(np.float64).copy()
+
+
+def _neuron(nir, name: str, layer, dt: float, step_ms: float):
+    from snnc.network.nodes import IFNodes, Input, LIFNodes
+
+    kind = type(layer)
+    n = layer.n
+    if kind is Input:
+        return nir.Input(input_type={"input": np.array(layer.shape)})
+    if kind not in (LIFNodes, IFNodes):
+        raise SnncError(f"snnc.nir.export: layer {name!r} is a {kind.__name__}; NIR expresses only Input, "
+                        "LIFNodes and IFNodes of snnc's models exactly (an adaptive threshold, a synaptic "
+                        "current or Izhikevich dynamics has no NIR node)")
+    if bool((layer.refrac > 0).any()):
+        raise SnncError(f"snnc.nir.export: layer {name!r} has a refractory period (refrac "
+                        f"{layer.refrac.flatten()[:4].tolist()}); NIR's {'LIF' if kind is LIFNodes else 'IF'} has "
+                        "none: build the layer with refrac=0 to export it")
+    if layer.lbound is not None:
+        raise SnncError(f"snnc.nir.export: layer {name!r} has a lower bound on v (lbound); NIR has none")
+    thresh, reset = _per_neuron(layer.thresh, n), _per_neuron(layer.reset, n)
+    if kind is IFNodes:       # v += I  <=>  dv/dt = r I with r = 1 / dt
+        return nir.IF(r=np.full(n, 1.0 / dt), v_threshold=thresh, v_reset=reset,
+                      metadata={"snnc": {"model": "IFNodes", "thresh": thresh, "reset": reset}})
+    tc = _per_neuron(layer.tc_decay, n)
+    decay = _per_neuron(torch.exp(-float(step_ms) / layer.tc_decay.detach().float()), n)   # as compiled
+    if np.any(decay >= 1.0):
+        raise SnncError(f"snnc.nir.export: layer {name!r} does not leak (decay 1): export it as IFNodes")
+    tau = dt / (1.0 - decay)
+    rest = _per_neuron(layer.rest, n)
+    return nir.LIF(tau=tau, r=tau / dt, v_leak=rest, v_threshold=thresh, v_reset=reset,
+                   metadata={"snnc": {"model": "LIFNodes", "tc_decay": tc, "rest": rest, "thresh": thresh,
+                                      "reset": reset}})
+
+
+def _connection(nir, label: str, connection):
+    from snnc.network.topology import Connection
+
+    if type(connection) is not Connection:
+        raise SnncError(f"snnc.nir.export: connection {label} is a {type(connection).__name__}; only a dense "
+                        "Connection maps to NIR (Affine / Linear) so far")
+    if getattr(connection, "update_rule", None) is not None and type(connection.update_rule).__name__ != "NoOp":
+        warn(f"snnc.nir.export: connection {label} learns ({type(connection.update_rule).__name__}); NIR has no "
+             "plasticity: its current weights are exported, frozen")
+    if getattr(connection, "norm", None) is not None:
+        warn(f"snnc.nir.export: connection {label} normalises its weights after each run; NIR cannot say so: "
+             "its current weights are exported")
+    weight = connection.w.detach().float().cpu().numpy().T.copy()       # NIR: [out, in]
+    bias = getattr(connection, "b", None)
+    if bias is None:
+        return nir.Linear(weight=weight)
+    return nir.Affine(weight=weight, bias=np.broadcast_to(bias.detach().float().cpu().numpy(),
+                                                          (weight.shape[0],)).copy())
+
+
+def export(network, dt: float = 1e-3):
+    """``network`` as a ``nir.NIRGraph``; ``dt`` (seconds) is the length of one step."""
+    nir = _require_nir()
+    if not dt > 0:
+        raise SnncError(f"snnc.nir.export: dt must be > 0 seconds, got {dt!r}")
+    nodes, edges = {}, []
+    for name, layer in network.layers.items():
+        nodes[name] = _neuron(nir, name, layer, float(dt), network.dt)
+    feeds = set()
+    for (source, target), connection in network.connections.items():
+        label = f"{source}->{target}"
+        nodes[label] = _connection(nir, label, connection)
+        edges += [(source, label), (label, target)]
+        feeds.add(source)
+    for name, layer in network.layers.items():
+        if name not in feeds:
+            nodes[f"{name}.output"] = nir.Output(output_type={"output": np.array(layer.shape)})
+            edges.append((name, f"{name}.output"))
+    order = [f"{source}->{target}" for source, target in network.connections]     # the sums' order
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata={"snnc": {"dt": float(dt), "step_ms": float(network.dt),
+                                                                     "connections": order}})
+
+
+def write(network_or_graph, path, dt: float = 1e-3) -> None:
+    """Write a network (exported with ``dt``) or a graph to ``path`` (HDF5, ``nir.write``)."""
+    nir = _require_nir()
+    graph = network_or_graph if isinstance(network_or_graph, nir.NIRGraph) else export(network_or_graph, dt)
+    nir.write(str(path), graph)
+
+
+__all__ = ["export", "write"]
