@@ -56,6 +56,14 @@ def test_sweep_digits_runs_on_ray_and_plots(tmp_path):
     assert (tmp_path / "sweep_digits.png").stat().st_size > 1000
 
 
+def test_nir_roundtrip_gives_snntorchs_spikes(tmp_path):
+    pytest.importorskip("snntorch")
+    out = run_example("nir_roundtrip.py", "--inputs", "20", "--hidden", "30", "--outputs", "4", "--steps", "60",
+                      "--batch", "2", "--out", str(tmp_path))
+    assert "identical: True" in out and "snnc numba" in out
+    assert (tmp_path / "snntorch_model.nir").stat().st_size > 0
+
+
 @pytest.mark.slow
 def test_reward_modulated_learns_the_mapping():
     out = run_example("reward_modulated.py", "--trials", "150", "--block", "50")

@@ -177,3 +177,18 @@ def test_bad_graphs_are_refused_by_name():
         snir.load(_graph({"in": source, "w": nir.Linear(weight=weight), "y": lif}, [("in", "w"), ("w", "y")]), dt=0.1)
     with pytest.raises(SnncError, match="names a node that is not in the graph"):
         snir.load(_graph({"in": source}, [("in", "nowhere")]))
+
+
+def test_an_input_shape_with_a_batch_dimension_is_read_flat():
+    """snnTorch writes its sample's shape, ``[1, n]`` at batch 1: the input layer is
+    read from the weights as ``[n]``, so the loaded network exports again."""
+    snn = pytest.importorskip("snntorch")
+    from snntorch.export_nir import export_to_nir
+
+    model = torch.nn.Sequential(torch.nn.Linear(6, 4), snn.Leaky(beta=0.9, init_hidden=True, output=True,
+                                                                 reset_mechanism="zero"))
+    graph = export_to_nir(model, torch.zeros(1, 6))
+    assert list(graph.nodes["input"].input_type["input"]) == [1, 6]
+    network = snir.load(graph, dt=1e-4)
+    assert network.layers["input"].shape == (6,) or list(network.layers["input"].shape) == [6]
+    assert type(snir.export(network, dt=1e-4).nodes["input"]).__name__ == "Input"

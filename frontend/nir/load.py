@@ -135,8 +135,9 @@ def load(graph_or_path, dt: float = 1e-3):
         n = sizes.get(name)
         if isinstance(node, nir.Input):
             shape = [int(d) for d in np.asarray(node.input_type.get("input", [])).reshape(-1)] if node.input_type else []
-            if not shape or (n is not None and int(np.prod(shape)) != n):
-                shape = [n] if n is not None else shape
+            flattened = any(isinstance(graph.nodes[after], nir.Flatten) for after in reader.after[name])
+            if n is not None and (not flattened or int(np.prod(shape or [0])) != n):
+                shape = [n]     # weights read it flat; a shape with a batch dimension (snnTorch's) drops it
             if not shape:
                 raise SnncError(f"snnc.nir.load: input {name!r} has no shape and feeds no weights to tell it")
             network.add_layer(Input(shape=shape), name)
