@@ -128,6 +128,38 @@ def test_snntorch_export_runs_with_snntorchs_spikes():
         assert torch.equal(network.monitors["out"].get("s").float(), expected), backend
 
 
+def test_snntorch_convolutions_run_with_snntorchs_spikes():
+    """Conv2d -> Leaky -> Flatten -> Linear -> Leaky exported by snnTorch (its input type
+    carries the batch, its convolution no input shape, its Leaky scalar parameters):
+    snnc infers every shape and gives snnTorch's spikes on every backend."""
+    snn = pytest.importorskip("snntorch")
+    from snntorch import utils
+    from snntorch.export_nir import export_to_nir
+
+    torch.manual_seed(1)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(2, 4, 3, stride=(1, 2), padding=1),
+        snn.Leaky(beta=0.85, threshold=1.0, init_hidden=True, reset_mechanism="zero"),
+        torch.nn.Flatten(), torch.nn.Linear(4 * 7 * 4, 6),
+        snn.Leaky(beta=0.9, threshold=1.0, init_hidden=True, output=True, reset_mechanism="zero"))
+    with torch.no_grad():
+        model[0].weight.mul_(4.0)
+        model[3].weight.mul_(5.0)
+    inputs = (torch.rand(30, 3, 2, 7, 8) < 0.4).float()
+    graph = export_to_nir(model, inputs[0])
+    utils.reset(model)
+    with torch.no_grad():
+        expected = torch.stack([model(inputs[t])[0] for t in range(30)])
+    assert expected.sum() > 10
+    for backend in ("torch", "numba", "numba-cuda"):
+        network = snir.load(graph, dt=1e-4)
+        assert network.layers["input"].shape == (2, 7, 8) or list(network.layers["input"].shape) == [2, 7, 8]
+        assert list(network.layers["1"].shape) == [4, 7, 4]
+        network.add_monitor(Monitor(network.layers["4"], ["s"]), "out")
+        snnc.compile(network, backend=backend).run({"input": inputs}, time=30, one_step=True)
+        assert torch.equal(network.monitors["out"].get("s").float(), expected), backend
+
+
 @pytest.mark.parametrize("make, message", [
     (lambda: LIFNodes(4), "refractory period"),
     (lambda: LIFNodes(4, refrac=0, lbound=-70.0), "lower bound"),
@@ -166,7 +198,7 @@ def test_bad_graphs_are_refused_by_name():
     with pytest.raises(SnncError, match="node 'd' is a nir.Delay"):
         snir.load(_graph({"in": source, "d": nir.Delay(delay=np.ones(3)), "w": nir.Linear(weight=weight), "y": lif},
                          [("in", "d"), ("d", "w"), ("w", "y")]))
-    with pytest.raises(SnncError, match="layer 'y' has 4 neurons by one node's weights and 5 by 'w2'"):
+    with pytest.raises(SnncError, match=r"'w2' \(weight \(2, 5\)\) cannot read layer 'y' of shape \(4,\)"):
         snir.load(_graph({"in": source, "w": nir.Linear(weight=weight), "y": lif,
                           "w2": nir.Linear(weight=np.ones((2, 5), np.float32)), "z": nir.IF(r=np.ones(2), v_threshold=np.ones(2))},
                          [("in", "w"), ("w", "y"), ("y", "w2"), ("w2", "z")]))

@@ -25,11 +25,19 @@ import torch
 from snnc.errors import SnncError
 from snnc.nir.export import _require_nir
 
-def _array(value, n: int | None, what: str) -> np.ndarray:
-    array = np.asarray(value, dtype=np.float64).reshape(-1)
-    if n is not None and array.size not in (1, n):
-        raise SnncError(f"snnc.nir.load: {what} has {array.size} values for {n} neurons")
-    return array
+def _array(value, shape: tuple, what: str) -> np.ndarray:
+    """``value`` broadcast to the layer's shape (scalars, per channel, per neuron; flat
+    arrays of the layer's size too), flattened in the layer's order."""
+    array = np.asarray(value, dtype=np.float64)
+    n = int(np.prod(shape))
+    if array.size == n:
+        return array.reshape(-1).copy()
+    try:
+        return np.broadcast_to(array.reshape(array.shape[-len(shape):] if array.ndim > len(shape) else array.shape),
+                               shape).reshape(-1).copy()
+    except ValueError:
+        raise SnncError(f"snnc.nir.load: {what} has shape {array.shape}, which does not fit the layer's "
+                        f"{tuple(shape)}") from None
 
 
 def _value(array: np.ndarray):
@@ -49,18 +57,19 @@ class _Reader:
                     raise SnncError(f"snnc.nir.load: an edge {source!r} -> {target!r} names a node that is not in the graph")
             self.after[source].append(target)
             self.before[target].append(source)
-        kinds = (self.nir.Input, self.nir.LIF, self.nir.IF, self.nir.Affine, self.nir.Linear, self.nir.Flatten,
-                 self.nir.Output)
+        kinds = (self.nir.Input, self.nir.LIF, self.nir.IF, self.nir.Affine, self.nir.Linear, self.nir.Conv1d,
+                 self.nir.Conv2d, self.nir.Flatten, self.nir.Output)
         for name, node in graph.nodes.items():
             if not isinstance(node, kinds):
                 raise SnncError(f"snnc.nir.load: node {name!r} is a nir.{type(node).__name__}, which snnc cannot "
-                                "run exactly (it reads Input, LIF, IF, Affine, Linear, Flatten and Output)")
+                                "run exactly (it reads Input, LIF, IF, Affine, Linear, Conv1d, Conv2d, Flatten "
+                                "and Output)")
 
     def is_layer(self, name: str) -> bool:
         return isinstance(self.graph.nodes[name], (self.nir.Input, self.nir.LIF, self.nir.IF))
 
     def is_weights(self, name: str) -> bool:
-        return isinstance(self.graph.nodes[name], (self.nir.Affine, self.nir.Linear))
+        return isinstance(self.graph.nodes[name], (self.nir.Affine, self.nir.Linear, self.nir.Conv1d, self.nir.Conv2d))
 
     def source_layer(self, name: str) -> str:
         """The layer feeding weight node ``name``, through any Flatten nodes."""
@@ -108,87 +117,164 @@ def load(graph_or_path, dt: float = 1e-3):
     nir = _require_nir()
     from snnc.network import Network
     from snnc.network.nodes import Input
-    from snnc.network.topology import Connection
 
     if not dt > 0:
         raise SnncError(f"snnc.nir.load: dt must be > 0 seconds, got {dt!r}")
     graph = nir.read(str(graph_or_path)) if isinstance(graph_or_path, (str, Path)) else graph_or_path
     reader = _Reader(graph, dt)
     links = reader.connections()
-    sizes: dict[str, int] = {}
-    for source, name, target in links:
-        weight = np.asarray(graph.nodes[name].weight)
-        if weight.ndim != 2:
-            raise SnncError(f"snnc.nir.load: weights {name!r} have shape {weight.shape}; snnc reads 2-D [out, in]")
-        for layer, size in ((target, weight.shape[0]), (source, weight.shape[1])):
-            if sizes.setdefault(layer, size) != size:
-                raise SnncError(f"snnc.nir.load: layer {layer!r} has {sizes[layer]} neurons by one node's weights "
-                                f"and {size} by {name!r}")
     meta = (getattr(graph, "metadata", None) or {}).get("snnc", {})
     order = [label.decode() if isinstance(label, bytes) else str(label) for label in meta.get("connections", [])]
     if order:       # snnc's own order: a layer's inputs are summed in it, bit for bit
         links.sort(key=lambda link: order.index(link[1]) if link[1] in order else len(order))
+    layers = reader.order(links)
+    shapes = _shapes(reader, links, layers)
     network = Network(dt=float(meta.get("step_ms", 1.0)))
     gains: dict[str, np.ndarray] = {}
-    for name in reader.order(links):
+    for name in layers:
         node = graph.nodes[name]
-        n = sizes.get(name)
         if isinstance(node, nir.Input):
-            shape = [int(d) for d in np.asarray(node.input_type.get("input", [])).reshape(-1)] if node.input_type else []
-            flattened = any(isinstance(graph.nodes[after], nir.Flatten) for after in reader.after[name])
-            if n is not None and (not flattened or int(np.prod(shape or [0])) != n):
-                shape = [n]     # weights read it flat; a shape with a batch dimension (snnTorch's) drops it
-            if not shape:
-                raise SnncError(f"snnc.nir.load: input {name!r} has no shape and feeds no weights to tell it")
-            network.add_layer(Input(shape=shape), name)
-            continue
-        if n is None:
-            n = _array(node.v_threshold, None, f"{name}.v_threshold").size
-        layer, gains[name] = _neuron(node, name, n, reader, network.dt)
-        network.add_layer(layer, name)
+            network.add_layer(Input(shape=list(shapes[name])), name)
+        else:
+            layer, gains[name] = _neuron(node, name, shapes[name], reader, network.dt)
+            network.add_layer(layer, name)
     for source, name, target in links:
-        node = graph.nodes[name]
-        gain = torch.tensor(gains[target], dtype=torch.float32)
-        weight = torch.tensor(np.asarray(node.weight, dtype=np.float32)).T.contiguous()
-        bias = getattr(node, "bias", None)
-        kwargs = {"b": torch.tensor(np.broadcast_to(np.asarray(bias, dtype=np.float32), (weight.shape[1],)).copy()) * gain} \
-            if isinstance(node, nir.Affine) else {}
-        network.add_connection(Connection(network.layers[source], network.layers[target],
-                                          w=weight * gain if not np.all(gains[target] == 1.0) else weight, **kwargs),
-                               source, target)
+        network.add_connection(_connection(reader, name, network.layers[source], network.layers[target],
+                                           gains[target]), source, target)
     return network
 
 
-def _neuron(node, name: str, n: int, reader: _Reader, step_ms: float):
+def _conv_dims(reader: _Reader, name: str) -> int:
+    node = reader.graph.nodes[name]
+    return 1 if isinstance(node, reader.nir.Conv1d) else 2 if isinstance(node, reader.nir.Conv2d) else 0
+
+
+def _geometry(node, dims: int, name: str) -> tuple:
+    values = []
+    for what in ("stride", "padding", "dilation"):
+        value = getattr(node, what)
+        if isinstance(value, str):
+            raise SnncError(f"snnc.nir.load: convolution {name!r} has padding {value!r}; snnc reads numbers")
+        values.append(tuple(int(v) for v in np.broadcast_to(np.asarray(value).reshape(-1), (dims,))))
+    if int(getattr(node, "groups", 1)) != 1:
+        raise SnncError(f"snnc.nir.load: convolution {name!r} has groups {node.groups}; snnc's have 1")
+    return tuple(values)
+
+
+def _shapes(reader: _Reader, links, layers: list[str]) -> dict[str, tuple]:
+    """Each layer's shape: from the weights that feed it (a dense node's rows, a
+    convolution's output), else (inputs) from the node's type, fitted to what it feeds
+    (an input type with a batch dimension loses it)."""
+    graph, nir = reader.graph, reader.nir
+    shapes: dict[str, tuple] = {}
+    for layer in layers:
+        shape = None
+        for source, name, target in links:
+            if target != layer or source not in shapes and source != layer:
+                continue
+            weight = np.asarray(graph.nodes[name].weight)
+            dims = _conv_dims(reader, name)
+            if dims:
+                stride, padding, dilation = _geometry(graph.nodes[name], dims, name)
+                size = shapes[source][1:]
+                found = (weight.shape[0], *((n + 2 * p - d * (k - 1) - 1) // s + 1 for n, k, s, p, d in
+                                            zip(size, weight.shape[2:], stride, padding, dilation)))
+            else:
+                found = (weight.shape[0],)
+            if shape is not None and int(np.prod(shape)) != int(np.prod(found)):
+                raise SnncError(f"snnc.nir.load: layer {layer!r} has {int(np.prod(shape))} neurons by one node's "
+                                f"weights and {int(np.prod(found))} by {name!r}")
+            shape = found if shape is None or len(found) > len(shape) else shape
+        node = graph.nodes[layer]
+        if shape is None and isinstance(node, nir.Input):
+            shape = tuple(int(d) for d in np.asarray((node.input_type or {}).get("input", [])).reshape(-1))
+            for source, name, target in links:
+                if source != layer:
+                    continue
+                weight = np.asarray(graph.nodes[name].weight)
+                dims = _conv_dims(reader, name)
+                wanted = dims + 1 if dims else None
+                if wanted is not None:
+                    shape = shape[-wanted:] if len(shape) >= wanted else shape
+                elif reader.before[name] == [layer]:       # read flat: a vector
+                    shape = (weight.shape[1],)
+                else:                                          # through a Flatten
+                    while len(shape) > 1 and int(np.prod(shape)) != weight.shape[1]:
+                        shape = shape[1:]     # a batch dimension, as snnTorch writes its sample's
+                    if int(np.prod(shape or (0,))) != weight.shape[1]:
+                        shape = (weight.shape[1],)
+            if not shape:
+                raise SnncError(f"snnc.nir.load: input {layer!r} has no shape and feeds no weights to tell it")
+        if shape is None:
+            shape = tuple(np.shape(node.v_threshold)) or (1,)
+        shapes[layer] = tuple(int(d) for d in shape)
+    for source, name, target in links:       # what each weight node reads must be what its source is
+        weight = np.asarray(graph.nodes[name].weight)
+        dims = _conv_dims(reader, name)
+        fits = len(shapes[source]) == dims + 1 and shapes[source][0] == weight.shape[1] if dims else \
+            int(np.prod(shapes[source])) == weight.shape[1]
+        if not fits:
+            raise SnncError(f"snnc.nir.load: {name!r} (weight {tuple(weight.shape)}) cannot read layer {source!r} "
+                            f"of shape {shapes[source]}")
+    return shapes
+
+
+def _connection(reader: _Reader, name: str, source, target, gain: np.ndarray):
+    """The snnc connection of weight node ``name``, with the target's input gain folded in."""
+    from snnc.network.conv_connections import Conv1dConnection, Conv2dConnection
+    from snnc.network.topology import Connection
+
+    node, nir = reader.graph.nodes[name], reader.nir
+    weight = torch.tensor(np.asarray(node.weight, dtype=np.float32))
+    bias = getattr(node, "bias", None)
+    bias = None if bias is None else torch.tensor(np.asarray(bias, dtype=np.float32)).reshape(-1)
+    dims = _conv_dims(reader, name)
+    if dims:
+        per_channel = gain.reshape(target.shape[0], -1)
+        if not np.all(per_channel == per_channel[:, :1]):
+            raise SnncError(f"snnc.nir.load: the neurons after convolution {name!r} differ in tau or r within a "
+                            "channel; a convolution's shared weights cannot carry that")
+        channel = torch.tensor(per_channel[:, 0], dtype=torch.float32)
+        scale = channel.reshape(-1, *([1] * (dims + 1)))
+        stride, padding, dilation = _geometry(node, dims, name)
+        kind = Conv1dConnection if dims == 1 else Conv2dConnection
+        return kind(source, target, kernel_size=tuple(weight.shape[2:]), stride=stride, padding=padding,
+                    dilation=dilation, w=weight if np.all(per_channel == 1.0) else weight * scale,
+                    b=None if bias is None else bias * channel)
+    scale = torch.tensor(gain, dtype=torch.float32)
+    kwargs = {} if bias is None or isinstance(node, nir.Linear) else \
+        {"b": torch.broadcast_to(bias, (weight.shape[0],)) * scale}
+    return Connection(source, target, w=weight.T.contiguous() if np.all(gain == 1.0) else weight.T * scale, **kwargs)
+
+
+def _neuron(node, name: str, shape: tuple, reader: _Reader, step_ms: float):
     """The layer of a LIF or IF node and the gain folded into its incoming weights."""
     from snnc.network.nodes import IFNodes, LIFNodes
 
     nir, dt = reader.nir, reader.dt
-    refrac = 0.0
+    n = int(np.prod(shape))
     own = (getattr(node, "metadata", None) or {}).get("snnc", {})
     model = own.get("model")
     model = model.decode() if isinstance(model, bytes) else model
-    threshold = _array(node.v_threshold, n, f"{name}.v_threshold")
-    reset = _array(node.v_reset if node.v_reset is not None else 0.0, n, f"{name}.v_reset")
+    threshold = _array(node.v_threshold, shape, f"{name}.v_threshold")
+    reset = _array(node.v_reset if node.v_reset is not None else 0.0, shape, f"{name}.v_reset")
     if isinstance(node, nir.IF):
-        gain = dt * _array(node.r, n, f"{name}.r")
-        if model == "IFNodes":
-            gain = np.ones(1)
-        return IFNodes(n=n, thresh=_value(threshold), reset=_value(reset), refrac=refrac), np.broadcast_to(gain, (n,))
-    tau, r = _array(node.tau, n, f"{name}.tau"), _array(node.r, n, f"{name}.r")
-    leak = _array(node.v_leak, n, f"{name}.v_leak")
+        gain = np.ones(n) if model == "IFNodes" else dt * _array(node.r, shape, f"{name}.r")
+        return IFNodes(shape=list(shape), thresh=_value(threshold), reset=_value(reset), refrac=0.0), gain
+    tau, r = _array(node.tau, shape, f"{name}.tau"), _array(node.r, shape, f"{name}.r")
+    leak = _array(node.v_leak, shape, f"{name}.v_leak")
     if model == "LIFNodes":
-        layer = LIFNodes(n=n, thresh=_value(_array(own["thresh"], n, name)), rest=_value(_array(own["rest"], n, name)),
-                         reset=_value(_array(own["reset"], n, name)), refrac=refrac,
-                         tc_decay=_value(_array(own["tc_decay"], n, name)))
+        layer = LIFNodes(shape=list(shape), thresh=_value(_array(own["thresh"], shape, name)),
+                         rest=_value(_array(own["rest"], shape, name)), reset=_value(_array(own["reset"], shape, name)),
+                         refrac=0.0, tc_decay=_value(_array(own["tc_decay"], shape, name)))
         return layer, np.ones(n)
     decay = 1.0 - dt / tau
     if np.any(decay <= 0.0) or np.any(decay >= 1.0):
         raise SnncError(f"snnc.nir.load: LIF node {name!r} has tau {tau[:4].tolist()} for dt {dt}: forward Euler "
                         "needs dt < tau (and a finite tau)")
-    layer = LIFNodes(n=n, thresh=_value(threshold), rest=_value(leak), reset=_value(reset), refrac=refrac,
+    layer = LIFNodes(shape=list(shape), thresh=_value(threshold), rest=_value(leak), reset=_value(reset), refrac=0.0,
                      tc_decay=_value(-step_ms / np.log(decay)))
-    return layer, np.broadcast_to(dt / tau * r, (n,))
+    return layer, dt / tau * r
 
 
 __all__ = ["load"]
