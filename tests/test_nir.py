@@ -62,6 +62,49 @@ def test_round_trip_is_identical(seed, one_step, through_file, tmp_path):
         assert torch.equal(expected[key], got[key]), key
 
 
+def convolutional(seed: int) -> Network:
+    """Input (2, 6, 7) -> Conv2d (padding, stride) -> LIF (3, 6, 3) -> dense -> IF, and a
+    1-D branch: Input (2, 9) -> Conv1d -> LIF (2, 7)."""
+    from snnc.network.conv_connections import Conv1dConnection, Conv2dConnection
+
+    generator = torch.Generator().manual_seed(seed)
+    network = Network(dt=1.0)
+    for name, layer in (("X", Input(shape=[2, 6, 7])), ("C", LIFNodes(shape=[3, 6, 3], refrac=0, thresh=-62.0)),
+                        ("O", IFNodes(5, refrac=0, thresh=-63.0)), ("Z", Input(shape=[2, 9])),
+                        ("L", LIFNodes(shape=[2, 7], refrac=0, thresh=-63.0, tc_decay=15.0))):
+        network.add_layer(layer, name)
+    layers = network.layers
+    network.add_connection(Conv2dConnection(layers["X"], layers["C"], kernel_size=(3, 2), stride=(1, 2), padding=(1, 0),
+                                            w=3.0 * torch.rand(3, 2, 3, 2, generator=generator),
+                                            b=torch.rand(3, generator=generator)), "X", "C")
+    network.add_connection(Connection(layers["C"], layers["O"], w=torch.rand(54, 5, generator=generator)), "C", "O")
+    network.add_connection(Conv1dConnection(layers["Z"], layers["L"], kernel_size=3,
+                                            w=4.0 * torch.rand(2, 2, 3, generator=generator)), "Z", "L")
+    return network
+
+
+@pytest.mark.parametrize("through_file", [True, False])
+def test_convolutions_round_trip(through_file, tmp_path):
+    network = convolutional(6)
+    generator = torch.Generator().manual_seed(8)
+    inputs = {"X": (torch.rand(30, 2, 2, 6, 7, generator=generator) < 0.3).float(),
+              "Z": (torch.rand(30, 2, 2, 9, generator=generator) < 0.4).float()}
+    graph = snir.export(network, dt=1e-3)
+    assert type(graph.nodes["C->O.flatten"]).__name__ == "Flatten" and type(graph.nodes["X->C"]).__name__ == "Conv2d"
+    if through_file:
+        snir.write(graph, tmp_path / "conv.nir")
+    back = snir.load(tmp_path / "conv.nir" if through_file else graph, dt=1e-3)
+    runs = []
+    for net in (network, back):
+        for name in ("C", "O", "L"):
+            net.add_monitor(Monitor(net.layers[name], ["s", "v"]), name)
+        net.run(inputs=dict(inputs), time=30, one_step=True)
+        runs.append({f"{m}.{v}": net.monitors[m].get(v) for m in ("C", "O", "L") for v in ("s", "v")})
+    assert runs[0]["C.s"].any() and runs[0]["O.s"].any() and runs[0]["L.s"].any()
+    for key in runs[0]:
+        assert torch.equal(runs[0][key], runs[1][key]), key
+
+
 def test_the_odes_alone_give_the_same_run():
     """Without snnc's metadata the load derives every parameter from the ODEs (forward
     Euler): the same spikes, voltages within float32 rounding."""

@@ -1,10 +1,12 @@
 """snnc -> NIR: a network's layers and connections as a ``nir.NIRGraph`` (docs/nir.md).
 
 Layers become neuron nodes named as the layers (``Input`` -> ``nir.Input``,
-``LIFNodes`` -> ``nir.LIF``, ``IFNodes`` -> ``nir.IF``); a dense ``Connection`` becomes
-``nir.Affine`` (with its bias ``b``) or ``nir.Linear`` named ``"{source}->{target}"``,
-with edges source -> connection -> target (recurrent connections too); every layer
-without outgoing connections also feeds an ``Output`` node ``"{layer}.output"``.
+``LIFNodes`` -> ``nir.LIF``, ``IFNodes`` -> ``nir.IF``, parameters in the layer's shape);
+a dense ``Connection`` becomes ``nir.Affine`` (with its bias ``b``) or ``nir.Linear``
+named ``"{source}->{target}"`` (behind a ``Flatten`` from a multi-dimensional layer), a
+``Conv1d``/``Conv2dConnection`` ``nir.Conv1d``/``nir.Conv2d``, with edges source ->
+connection -> target (recurrent connections too); every layer without outgoing
+connections also feeds an ``Output`` node ``"{layer}.output"``.
 
 Per-step parameters become continuous-time ones by forward Euler with step ``dt``
 (NIR's usual reading, snnTorch's among others): a LIF layer's per-step decay ``d``
@@ -34,15 +36,18 @@ def _require_nir():
     return nir
 
 
-def _per_neuron(value: torch.Tensor, n: int) -> np.ndarray:
-    return np.broadcast_to(value.detach().double().cpu().numpy().reshape(-1), (n,)).astype(np.float64).copy()
+def _per_neuron(value: torch.Tensor, shape) -> np.ndarray:
+    """A parameter (scalar or per neuron) as an array of the layer's shape."""
+    array = value.detach().double().cpu().numpy()
+    shape = tuple(shape)
+    return (array.reshape(shape) if array.size == int(np.prod(shape)) else np.broadcast_to(array, shape)).copy()
 
 
 def _neuron(nir, name: str, layer, dt: float, step_ms: float):
     from snnc.network.nodes import IFNodes, Input, LIFNodes
 
     kind = type(layer)
-    n = layer.n
+    n = tuple(layer.shape)
     if kind is Input:
         return nir.Input(input_type={"input": np.array(layer.shape)})
     if kind not in (LIFNodes, IFNodes):
@@ -71,23 +76,45 @@ def _neuron(nir, name: str, layer, dt: float, step_ms: float):
 
 
 def _connection(nir, label: str, connection):
+    from snnc.network.conv_connections import Conv1dConnection, Conv2dConnection
     from snnc.network.topology import Connection
 
+    if type(connection) in (Conv1dConnection, Conv2dConnection):
+        _frozen(label, connection)
+        weight = connection.w.detach().float().cpu().numpy().copy()
+        bias = getattr(connection, "b", None)
+        bias = np.zeros(weight.shape[0], np.float32) if bias is None else \
+            np.broadcast_to(bias.detach().float().cpu().numpy(), (weight.shape[0],)).copy()
+        kind = nir.Conv1d if type(connection) is Conv1dConnection else nir.Conv2d
+        size = tuple(connection.source.shape[1:])
+        geometry = [tuple(getattr(connection, what)) for what in ("stride", "padding", "dilation")]
+        if kind is nir.Conv1d:
+            size, geometry = size[0], [g[0] for g in geometry]
+        return kind(input_shape=size, weight=weight, stride=geometry[0], padding=geometry[1], dilation=geometry[2],
+                    groups=1, bias=bias)
     if type(connection) is not Connection:
         raise SnncError(f"snnc.nir.export: connection {label} is a {type(connection).__name__}; only a dense "
-                        "Connection maps to NIR (Affine / Linear) so far")
-    if getattr(connection, "update_rule", None) is not None and type(connection.update_rule).__name__ != "NoOp":
-        warn(f"snnc.nir.export: connection {label} learns ({type(connection.update_rule).__name__}); NIR has no "
-             "plasticity: its current weights are exported, frozen")
-    if getattr(connection, "norm", None) is not None:
-        warn(f"snnc.nir.export: connection {label} normalises its weights after each run; NIR cannot say so: "
-             "its current weights are exported")
+                        "Connection (Affine / Linear) and Conv1d / Conv2d connections map to NIR so far")
+    if len(connection.target.shape) > 1:
+        raise SnncError(f"snnc.nir.export: connection {label} is dense into a layer of shape "
+                        f"{tuple(connection.target.shape)}; NIR would need an unflatten node there")
+    _frozen(label, connection)
     weight = connection.w.detach().float().cpu().numpy().T.copy()       # NIR: [out, in]
     bias = getattr(connection, "b", None)
     if bias is None:
         return nir.Linear(weight=weight)
     return nir.Affine(weight=weight, bias=np.broadcast_to(bias.detach().float().cpu().numpy(),
                                                           (weight.shape[0],)).copy())
+
+
+def _frozen(label: str, connection) -> None:
+    """Warn that learning and normalisation do not travel."""
+    if getattr(connection, "update_rule", None) is not None and type(connection.update_rule).__name__ != "NoOp":
+        warn(f"snnc.nir.export: connection {label} learns ({type(connection.update_rule).__name__}); NIR has no "
+             "plasticity: its current weights are exported, frozen")
+    if getattr(connection, "norm", None) is not None:
+        warn(f"snnc.nir.export: connection {label} normalises its weights after each run; NIR cannot say so: "
+             "its current weights are exported")
 
 
 def export(network, dt: float = 1e-3):
@@ -102,7 +129,12 @@ def export(network, dt: float = 1e-3):
     for (source, target), connection in network.connections.items():
         label = f"{source}->{target}"
         nodes[label] = _connection(nir, label, connection)
-        edges += [(source, label), (label, target)]
+        if isinstance(nodes[label], (nir.Affine, nir.Linear)) and len(network.layers[source].shape) > 1:
+            flat = f"{label}.flatten"           # a dense connection reads its source flat
+            nodes[flat] = nir.Flatten(input_type={"input": np.array(network.layers[source].shape)}, start_dim=0)
+            edges += [(source, flat), (flat, label), (label, target)]
+        else:
+            edges += [(source, label), (label, target)]
         feeds.add(source)
     for name, layer in network.layers.items():
         if name not in feeds:

@@ -2,8 +2,10 @@
 
 Nodes: ``Input`` -> ``Input`` layer; ``LIF`` -> ``LIFNodes``; ``IF`` -> ``IFNodes``;
 ``Affine`` / ``Linear`` between two of those -> ``Connection`` (``w = weight.T``, ``b``
-the bias); ``Flatten`` passes through (snnc's layers are flat to connections);
-``Output`` marks an output and builds nothing. Any other node is refused by name.
+the bias); ``Conv1d`` / ``Conv2d`` -> ``Conv1dConnection`` / ``Conv2dConnection``;
+``Flatten`` passes through (a dense connection reads its source flat); ``Output`` marks
+an output and builds nothing. Any other node is refused by name. Layer shapes come
+from the weights (see :func:`_shapes`).
 
 The ODEs become per-step updates by forward Euler with step ``dt`` (the producer's):
 ``LIF``: ``decay = 1 - dt / tau`` (snnc's ``tc_decay = -step / ln(decay)``), rest
