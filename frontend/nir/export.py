@@ -1,7 +1,8 @@
 """snnc -> NIR: a network's layers and connections as a ``nir.NIRGraph`` (docs/nir.md).
 
 Layers become neuron nodes named as the layers (``Input`` -> ``nir.Input``,
-``LIFNodes`` -> ``nir.LIF``, ``IFNodes`` -> ``nir.IF``, parameters in the layer's shape);
+``LIFNodes`` -> ``nir.LIF``, ``IFNodes`` -> ``nir.IF``, ``CurrentLIFNodes`` ->
+``nir.CubaLIF``, parameters in the layer's shape);
 a dense ``Connection`` becomes ``nir.Affine`` (with its bias ``b``) or ``nir.Linear``
 named ``"{source}->{target}"`` (behind a ``Flatten`` from a multi-dimensional layer), a
 ``Conv1d``/``Conv2dConnection`` ``nir.Conv1d``/``nir.Conv2d``, with edges source ->
@@ -12,7 +13,8 @@ Per-step parameters become continuous-time ones by forward Euler with step ``dt`
 (NIR's usual reading, snnTorch's among others): a LIF layer's per-step decay ``d``
 gives ``tau = dt / (1 - d)`` and ``r = tau / dt`` (so that ``dt / tau * r * I = I``,
 snnc's ``v += I``); ``v_leak = rest``, ``v_threshold = thresh``, ``v_reset = reset``.
-Each node's metadata also keeps snnc's own parameters (``metadata["snnc"]``), so that
+A ``CurrentLIFNodes`` layer's current decay ``a`` likewise gives ``tau_syn = dt / (1 - a)``
+and ``w_in = tau_syn / dt``. Each node's metadata also keeps snnc's own parameters (``metadata["snnc"]``), so that
 :func:`snnc.nir.load` rebuilds the very same layers.
 
 Refused, with the layer or connection named: refractory periods, ``lbound``, other
@@ -44,16 +46,16 @@ def _per_neuron(value: torch.Tensor, shape) -> np.ndarray:
 
 
 def _neuron(nir, name: str, layer, dt: float, step_ms: float):
-    from snnc.network.nodes import IFNodes, Input, LIFNodes
+    from snnc.network.nodes import CurrentLIFNodes, IFNodes, Input, LIFNodes
 
     kind = type(layer)
     n = tuple(layer.shape)
     if kind is Input:
         return nir.Input(input_type={"input": np.array(layer.shape)})
-    if kind not in (LIFNodes, IFNodes):
+    if kind not in (LIFNodes, IFNodes, CurrentLIFNodes):
         raise SnncError(f"snnc.nir.export: layer {name!r} is a {kind.__name__}; NIR expresses only Input, "
-                        "LIFNodes and IFNodes of snnc's models exactly (an adaptive threshold, a synaptic "
-                        "current or Izhikevich dynamics has no NIR node)")
+                        "LIFNodes, IFNodes and CurrentLIFNodes of snnc's models exactly (an adaptive "
+                        "threshold or Izhikevich dynamics has no NIR node)")
     if bool((layer.refrac > 0).any()):
         raise SnncError(f"snnc.nir.export: layer {name!r} has a refractory period (refrac "
                         f"{layer.refrac.flatten()[:4].tolist()}); NIR's {'LIF' if kind is LIFNodes else 'IF'} has "
@@ -70,6 +72,14 @@ def _neuron(nir, name: str, layer, dt: float, step_ms: float):
         raise SnncError(f"snnc.nir.export: layer {name!r} does not leak (decay 1): export it as IFNodes")
     tau = dt / (1.0 - decay)
     rest = _per_neuron(layer.rest, n)
+    if kind is CurrentLIFNodes:     # i = alpha i + I; v = rest + decay (v - rest) + i (the new i)
+        tc_i = _per_neuron(layer.tc_i_decay, n)
+        alpha = _per_neuron(torch.exp(-float(step_ms) / layer.tc_i_decay.detach().float()), n)
+        tau_syn = dt / (1.0 - alpha)
+        return nir.CubaLIF(tau_syn=tau_syn, tau_mem=tau, r=tau / dt, v_leak=rest, v_threshold=thresh,
+                           v_reset=reset, w_in=tau_syn / dt,
+                           metadata={"snnc": {"model": "CurrentLIFNodes", "tc_decay": tc, "tc_i_decay": tc_i,
+                                              "rest": rest, "thresh": thresh, "reset": reset}})
     return nir.LIF(tau=tau, r=tau / dt, v_leak=rest, v_threshold=thresh, v_reset=reset,
                    metadata={"snnc": {"model": "LIFNodes", "tc_decay": tc, "rest": rest, "thresh": thresh,
                                       "reset": reset}})

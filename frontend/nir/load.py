@@ -1,6 +1,7 @@
 """NIR -> snnc: a ``nir.NIRGraph`` (or an HDF5 file) as a ``Network`` (docs/nir.md).
 
 Nodes: ``Input`` -> ``Input`` layer; ``LIF`` -> ``LIFNodes``; ``IF`` -> ``IFNodes``;
+``CubaLIF`` -> ``CurrentLIFNodes``;
 ``Affine`` / ``Linear`` between two of those -> ``Connection`` (``w = weight.T``, ``b``
 the bias); ``Conv1d`` / ``Conv2d`` -> ``Conv1dConnection`` / ``Conv2dConnection``;
 ``Flatten`` passes through (a dense connection reads its source flat); ``Output`` marks
@@ -59,16 +60,16 @@ class _Reader:
                     raise SnncError(f"snnc.nir.load: an edge {source!r} -> {target!r} names a node that is not in the graph")
             self.after[source].append(target)
             self.before[target].append(source)
-        kinds = (self.nir.Input, self.nir.LIF, self.nir.IF, self.nir.Affine, self.nir.Linear, self.nir.Conv1d,
+        kinds = (self.nir.Input, self.nir.LIF, self.nir.IF, self.nir.CubaLIF, self.nir.Affine, self.nir.Linear, self.nir.Conv1d,
                  self.nir.Conv2d, self.nir.Flatten, self.nir.Output)
         for name, node in graph.nodes.items():
             if not isinstance(node, kinds):
                 raise SnncError(f"snnc.nir.load: node {name!r} is a nir.{type(node).__name__}, which snnc cannot "
-                                "run exactly (it reads Input, LIF, IF, Affine, Linear, Conv1d, Conv2d, Flatten "
+                                "run exactly (it reads Input, LIF, IF, CubaLIF, Affine, Linear, Conv1d, Conv2d, Flatten "
                                 "and Output)")
 
     def is_layer(self, name: str) -> bool:
-        return isinstance(self.graph.nodes[name], (self.nir.Input, self.nir.LIF, self.nir.IF))
+        return isinstance(self.graph.nodes[name], (self.nir.Input, self.nir.LIF, self.nir.IF, self.nir.CubaLIF))
 
     def is_weights(self, name: str) -> bool:
         return isinstance(self.graph.nodes[name], (self.nir.Affine, self.nir.Linear, self.nir.Conv1d, self.nir.Conv2d))
@@ -263,6 +264,9 @@ def _neuron(node, name: str, shape: tuple, reader: _Reader, step_ms: float):
     if isinstance(node, nir.IF):
         gain = np.ones(n) if model == "IFNodes" else dt * _array(node.r, shape, f"{name}.r")
         return IFNodes(shape=list(shape), thresh=_value(threshold), reset=_value(reset), refrac=0.0), gain
+    if isinstance(node, nir.CubaLIF):
+        return _current_lif(node, name, shape, dt, step_ms, own if model == "CurrentLIFNodes" else None,
+                            threshold, reset)
     tau, r = _array(node.tau, shape, f"{name}.tau"), _array(node.r, shape, f"{name}.r")
     leak = _array(node.v_leak, shape, f"{name}.v_leak")
     if model == "LIFNodes":
@@ -277,6 +281,36 @@ def _neuron(node, name: str, shape: tuple, reader: _Reader, step_ms: float):
     layer = LIFNodes(shape=list(shape), thresh=_value(threshold), rest=_value(leak), reset=_value(reset), refrac=0.0,
                      tc_decay=_value(-step_ms / np.log(decay)))
     return layer, dt / tau * r
+
+
+def _euler_decay(tau: np.ndarray, dt: float, name: str, what: str) -> np.ndarray:
+    decay = 1.0 - dt / tau
+    if np.any(decay <= 0.0) or np.any(decay >= 1.0):
+        raise SnncError(f"snnc.nir.load: node {name!r} has {what} {tau[:4].tolist()} for dt {dt}: forward Euler "
+                        "needs dt < tau (and a finite tau)")
+    return decay
+
+
+def _current_lif(node, name: str, shape: tuple, dt: float, step_ms: float, own, threshold, reset):
+    """CubaLIF as ``CurrentLIFNodes``: ``i = a i + g x``, then ``v = rest + d (v - rest) + i``
+    (the current first, then the voltage with the new current), with ``a = 1 - dt/tau_syn``,
+    ``d = 1 - dt/tau_mem`` and the gain ``g = (dt/tau_syn) w_in (dt/tau_mem) r`` folded
+    into the incoming weights (v's gain on i moves onto i: the update is linear)."""
+    from snnc.network.nodes import CurrentLIFNodes
+
+    n = int(np.prod(shape))
+    if own is not None:
+        values = {key: _value(_array(own[key], shape, name)) for key in ("thresh", "rest", "reset", "tc_decay",
+                                                                            "tc_i_decay")}
+        return CurrentLIFNodes(shape=list(shape), refrac=0.0, **values), np.ones(n)
+    tau_syn, tau_mem = _array(node.tau_syn, shape, f"{name}.tau_syn"), _array(node.tau_mem, shape, f"{name}.tau_mem")
+    alpha = _euler_decay(tau_syn, dt, name, "tau_syn")
+    decay = _euler_decay(tau_mem, dt, name, "tau_mem")
+    gain = dt / tau_syn * _array(node.w_in, shape, f"{name}.w_in") * dt / tau_mem * _array(node.r, shape, f"{name}.r")
+    layer = CurrentLIFNodes(shape=list(shape), thresh=_value(threshold), rest=_value(_array(node.v_leak, shape, name)),
+                            reset=_value(reset), refrac=0.0, tc_decay=_value(-step_ms / np.log(decay)),
+                            tc_i_decay=_value(-step_ms / np.log(alpha)))
+    return layer, gain
 
 
 __all__ = ["load"]
