@@ -315,3 +315,42 @@ def test_an_input_shape_with_a_batch_dimension_is_read_flat():
     network = snir.load(graph, dt=1e-4)
     assert network.layers["input"].shape == (6,) or list(network.layers["input"].shape) == [6]
     assert type(snir.export(network, dt=1e-4).nodes["input"]).__name__ == "Input"
+
+
+def test_read_outs_thresholds_and_scales_against_the_equations():
+    """Input -> Scale -> Affine -> Scale -> Threshold -> Linear -> LI, and -> Linear -> I,
+    against a plain forward-Euler simulation of the NIR equations written here."""
+    rng = np.random.default_rng(3)
+    w1, b1 = rng.normal(size=(6, 4)).astype(np.float32), rng.normal(size=6).astype(np.float32)
+    w2, w3 = rng.normal(size=(3, 6)).astype(np.float32), rng.normal(size=(2, 6)).astype(np.float32)
+    s_in, s_out = rng.uniform(0.5, 2.0, 4), rng.uniform(0.5, 2.0, 6)
+    thr, tau, r, leak, r_i, dt = 0.3, 5e-3, 2.0, -0.5, 3.0, 1e-3
+    graph = _graph({
+        "x": nir.Input(input_type={"input": np.array([4])}), "scale_in": nir.Scale(scale=s_in),
+        "w1": nir.Affine(weight=w1, bias=b1), "scale_out": nir.Scale(scale=s_out),
+        "z": nir.Threshold(threshold=np.full(6, thr)), "w2": nir.Linear(weight=w2),
+        "li": nir.LI(tau=np.full(3, tau), r=np.full(3, r), v_leak=np.full(3, leak)),
+        "w3": nir.Linear(weight=w3), "i": nir.I(r=np.full(2, r_i))},
+        [("x", "scale_in"), ("scale_in", "w1"), ("w1", "scale_out"), ("scale_out", "z"), ("z", "w2"), ("w2", "li"),
+         ("z", "w3"), ("w3", "i")])
+    network = snir.load(graph, dt=dt)
+    for name in ("z", "li", "i"):
+        network.add_monitor(Monitor(network.layers[name], ["s", "v"]), name)
+    inputs = rng.normal(size=(25, 1, 4)).astype(np.float32)
+    network.run(inputs={"x": torch.tensor(inputs)}, time=25, one_step=True)
+    v_li, v_i = np.full(3, leak), np.zeros(2)
+    for t in range(25):
+        h = s_out * (w1.astype(np.float64) @ (s_in * inputs[t, 0]) + b1)
+        assert np.all(np.abs(h - thr) > 1e-3)                    # no tie the two float widths could split
+        z = (h >= thr).astype(np.float64)
+        v_li = v_li + dt / tau * (leak - v_li + r * (w2 @ z))
+        v_i = v_i + dt * r_i * (w3 @ z)
+        assert np.array_equal(network.monitors["z"].get("s")[t, 0].numpy(), z.astype(bool)), t
+        assert np.allclose(network.monitors["li"].get("v")[t, 0].numpy(), v_li, atol=1e-4), t
+        assert np.allclose(network.monitors["i"].get("v")[t, 0].numpy(), v_i, atol=1e-4), t
+    assert network.monitors["z"].get("s").any() and not network.monitors["li"].get("s").any()
+    with pytest.raises(SnncError, match="whose output is a voltage"):
+        snir.load(_graph({"x": nir.Input(input_type={"input": np.array([4])}), "w1": nir.Linear(weight=w1[:, :4]),
+                          "li": nir.LI(tau=np.full(6, tau), r=np.ones(6), v_leak=np.zeros(6)),
+                          "w2": nir.Linear(weight=w2), "y": nir.IF(r=np.ones(3), v_threshold=np.ones(3))},
+                         [("x", "w1"), ("w1", "li"), ("li", "w2"), ("w2", "y")]), dt=dt)

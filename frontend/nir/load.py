@@ -1,7 +1,9 @@
 """NIR -> snnc: a ``nir.NIRGraph`` (or an HDF5 file) as a ``Network`` (docs/nir.md).
 
 Nodes: ``Input`` -> ``Input`` layer; ``LIF`` -> ``LIFNodes``; ``IF`` -> ``IFNodes``;
-``CubaLIF`` -> ``CurrentLIFNodes``;
+``CubaLIF`` -> ``CurrentLIFNodes``; ``Threshold`` -> ``McCullochPitts``; ``LI`` and ``I``
+(read-outs only: their output is a voltage) -> ``LIFNodes`` / ``IFNodes`` that never
+spike (threshold +inf); ``Scale`` around dense weights is folded into them;
 ``Affine`` / ``Linear`` between two of those -> ``Connection`` (``w = weight.T``, ``b``
 the bias); ``Conv1d`` / ``Conv2d`` -> ``Conv1dConnection`` / ``Conv2dConnection``;
 ``Flatten`` passes through (a dense connection reads its source flat); ``Output`` marks
@@ -60,45 +62,71 @@ class _Reader:
                     raise SnncError(f"snnc.nir.load: an edge {source!r} -> {target!r} names a node that is not in the graph")
             self.after[source].append(target)
             self.before[target].append(source)
-        kinds = (self.nir.Input, self.nir.LIF, self.nir.IF, self.nir.CubaLIF, self.nir.Affine, self.nir.Linear, self.nir.Conv1d,
-                 self.nir.Conv2d, self.nir.Flatten, self.nir.Output)
+        nir = self.nir
+        self.layers = (nir.Input, nir.LIF, nir.IF, nir.CubaLIF, nir.LI, nir.I, nir.Threshold)
+        kinds = (*self.layers, nir.Affine, nir.Linear, nir.Conv1d, nir.Conv2d, nir.Flatten, nir.Scale, nir.Output)
         for name, node in graph.nodes.items():
             if not isinstance(node, kinds):
                 raise SnncError(f"snnc.nir.load: node {name!r} is a nir.{type(node).__name__}, which snnc cannot "
-                                "run exactly (it reads Input, LIF, IF, CubaLIF, Affine, Linear, Conv1d, Conv2d, Flatten "
-                                "and Output)")
+                                "run exactly (it reads Input, LIF, IF, CubaLIF, LI, I, Threshold, Affine, Linear, "
+                                "Conv1d, Conv2d, Flatten, Scale and Output)")
+        self.scales: dict = {}        # (weights, target) -> (scale of the input, scale of the output)
 
     def is_layer(self, name: str) -> bool:
-        return isinstance(self.graph.nodes[name], (self.nir.Input, self.nir.LIF, self.nir.IF, self.nir.CubaLIF))
+        return isinstance(self.graph.nodes[name], self.layers)
 
     def is_weights(self, name: str) -> bool:
         return isinstance(self.graph.nodes[name], (self.nir.Affine, self.nir.Linear, self.nir.Conv1d, self.nir.Conv2d))
 
-    def source_layer(self, name: str) -> str:
-        """The layer feeding weight node ``name``, through any Flatten nodes."""
-        current = name
+    def source_layer(self, name: str) -> tuple[str, object]:
+        """The layer feeding weight node ``name``, through Flatten and Scale nodes, and the
+        product of those scales (1.0 without one)."""
+        current, scale = name, 1.0
         while True:
             sources = self.before[current]
             if len(sources) != 1:
                 raise SnncError(f"snnc.nir.load: node {current!r} has {len(sources)} inputs; snnc needs exactly one")
             current = sources[0]
+            node = self.graph.nodes[current]
             if self.is_layer(current):
-                return current
-            if not isinstance(self.graph.nodes[current], self.nir.Flatten):
+                if isinstance(node, (self.nir.LI, self.nir.I)):
+                    raise SnncError(f"snnc.nir.load: weights {name!r} read {current!r}, a nir.{type(node).__name__}, "
+                                    "whose output is a voltage; snnc's connections carry spikes (an LI or I node "
+                                    "can only be a read-out)")
+                return current, scale
+            if isinstance(node, self.nir.Scale):
+                scale = scale * np.asarray(node.scale, dtype=np.float64)
+            elif not isinstance(node, self.nir.Flatten):
                 raise SnncError(f"snnc.nir.load: weights {name!r} are fed by {current!r}, a nir."
-                                f"{type(self.graph.nodes[current]).__name__}; snnc needs a neuron layer there")
+                                f"{type(node).__name__}; snnc needs a neuron layer there")
+
+    def targets(self, name: str) -> list[tuple[str, object]]:
+        """The layers weight node ``name`` feeds, through Scale nodes, with their scales."""
+        found, stack = [], [(after, 1.0) for after in self.after[name]]
+        while stack:
+            current, scale = stack.pop(0)
+            node = self.graph.nodes[current]
+            if isinstance(node, self.nir.Scale):
+                stack += [(after, scale * np.asarray(node.scale, dtype=np.float64)) for after in self.after[current]]
+            elif self.is_layer(current) and not isinstance(node, self.nir.Input):
+                found.append((current, scale))
+            else:
+                raise SnncError(f"snnc.nir.load: weights {name!r} feed {current!r}, a nir.{type(node).__name__}; "
+                                "snnc connections end at a neuron layer")
+        return found
 
     def connections(self) -> list[tuple[str, str, str]]:
         found = []
         for name in self.graph.nodes:
             if not self.is_weights(name):
                 continue
-            source = self.source_layer(name)
-            for target in self.after[name]:
-                if not self.is_layer(target) or isinstance(self.graph.nodes[target], self.nir.Input):
-                    raise SnncError(f"snnc.nir.load: weights {name!r} feed {target!r}, a nir."
-                                    f"{type(self.graph.nodes[target]).__name__}; snnc connections end at a "
-                                    "LIF or IF layer")
+            source, scale_in = self.source_layer(name)
+            for target, scale_out in self.targets(name):
+                if (np.any(np.asarray(scale_in) != 1.0) or np.any(np.asarray(scale_out) != 1.0)) and \
+                        not isinstance(self.graph.nodes[name], (self.nir.Affine, self.nir.Linear)):
+                    raise SnncError(f"snnc.nir.load: a Scale node around convolution {name!r}; snnc folds scales "
+                                    "into dense weights only")
+                self.scales[name, target] = (scale_in, scale_out)
                 found.append((source, name, target))
         return found
 
@@ -142,7 +170,7 @@ def load(graph_or_path, dt: float = 1e-3):
             layer, gains[name] = _neuron(node, name, shapes[name], reader, network.dt)
             network.add_layer(layer, name)
     for source, name, target in links:
-        network.add_connection(_connection(reader, name, network.layers[source], network.layers[target],
+        network.add_connection(_connection(reader, name, network.layers[source], network.layers[target], target,
                                            gains[target]), source, target)
     return network
 
@@ -209,7 +237,7 @@ def _shapes(reader: _Reader, links, layers: list[str]) -> dict[str, tuple]:
             if not shape:
                 raise SnncError(f"snnc.nir.load: input {layer!r} has no shape and feeds no weights to tell it")
         if shape is None:
-            shape = tuple(np.shape(node.v_threshold)) or (1,)
+            shape = tuple(np.shape(getattr(node, "v_threshold", getattr(node, "threshold", 1.0)))) or (1,)
         shapes[layer] = tuple(int(d) for d in shape)
     for source, name, target in links:       # what each weight node reads must be what its source is
         weight = np.asarray(graph.nodes[name].weight)
@@ -222,7 +250,7 @@ def _shapes(reader: _Reader, links, layers: list[str]) -> dict[str, tuple]:
     return shapes
 
 
-def _connection(reader: _Reader, name: str, source, target, gain: np.ndarray):
+def _connection(reader: _Reader, name: str, source, target, target_name: str, gain: np.ndarray):
     """The snnc connection of weight node ``name``, with the target's input gain folded in."""
     from snnc.network.conv_connections import Conv1dConnection, Conv2dConnection
     from snnc.network.topology import Connection
@@ -244,10 +272,15 @@ def _connection(reader: _Reader, name: str, source, target, gain: np.ndarray):
         return kind(source, target, kernel_size=tuple(weight.shape[2:]), stride=stride, padding=padding,
                     dilation=dilation, w=weight if np.all(per_channel == 1.0) else weight * scale,
                     b=None if bias is None else bias * channel)
-    scale = torch.tensor(gain, dtype=torch.float32)
+    scale_in, scale_out = reader.scales[name, target_name]
+    rows = gain * np.broadcast_to(scale_out, gain.shape)            # per target neuron
+    columns = np.broadcast_to(np.asarray(scale_in, dtype=np.float64).reshape(-1), (weight.shape[1],))
+    scale = torch.tensor(rows, dtype=torch.float32)
     kwargs = {} if bias is None or isinstance(node, nir.Linear) else \
         {"b": torch.broadcast_to(bias, (weight.shape[0],)) * scale}
-    return Connection(source, target, w=weight.T.contiguous() if np.all(gain == 1.0) else weight.T * scale, **kwargs)
+    if not np.all(columns == 1.0):
+        weight = weight * torch.tensor(columns, dtype=torch.float32)
+    return Connection(source, target, w=weight.T.contiguous() if np.all(rows == 1.0) else weight.T * scale, **kwargs)
 
 
 def _neuron(node, name: str, shape: tuple, reader: _Reader, step_ms: float):
@@ -259,11 +292,25 @@ def _neuron(node, name: str, shape: tuple, reader: _Reader, step_ms: float):
     own = (getattr(node, "metadata", None) or {}).get("snnc", {})
     model = own.get("model")
     model = model.decode() if isinstance(model, bytes) else model
-    threshold = _array(node.v_threshold, shape, f"{name}.v_threshold")
-    reset = _array(node.v_reset if node.v_reset is not None else 0.0, shape, f"{name}.v_reset")
+    if not isinstance(node, (nir.Threshold, nir.I, nir.LI)):
+        threshold = _array(node.v_threshold, shape, f"{name}.v_threshold")
+        reset = _array(node.v_reset if node.v_reset is not None else 0.0, shape, f"{name}.v_reset")
     if isinstance(node, nir.IF):
         gain = np.ones(n) if model == "IFNodes" else dt * _array(node.r, shape, f"{name}.r")
         return IFNodes(shape=list(shape), thresh=_value(threshold), reset=_value(reset), refrac=0.0), gain
+    if isinstance(node, nir.Threshold):      # z = Θ(x − threshold) of the summed input
+        from snnc.network.nodes import McCullochPitts
+
+        return McCullochPitts(shape=list(shape), thresh=_value(_array(node.threshold, shape, name))), np.ones(n)
+    if isinstance(node, nir.I):              # a read-out: v += dt r x, never a spike
+        return (IFNodes(shape=list(shape), thresh=float("inf"), reset=0.0, refrac=0.0),
+                dt * _array(node.r, shape, f"{name}.r"))
+    if isinstance(node, nir.LI):             # a read-out: the leaky voltage, never a spike
+        tau = _array(node.tau, shape, f"{name}.tau")
+        decay = _euler_decay(tau, dt, name, "tau")
+        return (LIFNodes(shape=list(shape), thresh=float("inf"), rest=_value(_array(node.v_leak, shape, name)),
+                         reset=0.0, refrac=0.0, tc_decay=_value(-step_ms / np.log(decay))),
+                dt / tau * _array(node.r, shape, f"{name}.r"))
     if isinstance(node, nir.CubaLIF):
         return _current_lif(node, name, shape, dt, step_ms, own if model == "CurrentLIFNodes" else None,
                             threshold, reset)
