@@ -354,3 +354,24 @@ def test_read_outs_thresholds_and_scales_against_the_equations():
                           "li": nir.LI(tau=np.full(6, tau), r=np.ones(6), v_leak=np.zeros(6)),
                           "w2": nir.Linear(weight=w2), "y": nir.IF(r=np.ones(3), v_threshold=np.ones(3))},
                          [("x", "w1"), ("w1", "li"), ("li", "w2"), ("w2", "y")]), dt=dt)
+
+
+@pytest.mark.parametrize("pool", ["SumPool2d", "AvgPool2d"])
+def test_pooling_between_layers(pool):
+    """Input (2, 6, 4) -> SumPool2d / AvgPool2d (2×2, stride 2) -> I read-out, against
+    torch's pooling of the same spikes, integrated by the I node's Euler step."""
+    kind = getattr(nir, pool)
+    graph = _graph({"x": nir.Input(input_type={"input": np.array([2, 6, 4])}),
+                    "pool": kind(kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array([0, 0])),
+                    "i": nir.I(r=np.full((2, 3, 2), 500.0))}, [("x", "pool"), ("pool", "i")])
+    network = snir.load(graph, dt=1e-3)
+    assert list(network.layers["i"].shape) == [2, 3, 2]
+    network.add_monitor(Monitor(network.layers["i"], ["v"]), "i")
+    spikes = (torch.rand(20, 3, 2, 6, 4, generator=torch.Generator().manual_seed(2)) < 0.5).float()
+    network.run(inputs={"x": spikes}, time=20, one_step=True)
+    pooled = torch.nn.functional.avg_pool2d(spikes.flatten(0, 1), 2).view(20, 3, 2, 3, 2)
+    if pool == "SumPool2d":
+        pooled = pooled * 4
+    expected = torch.cumsum(0.5 * pooled, dim=0)
+    assert torch.allclose(network.monitors["i"].get("v").reshape(expected.shape), expected, atol=1e-5)
+    assert expected.max() > 1.0

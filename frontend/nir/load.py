@@ -6,7 +6,8 @@ Nodes: ``Input`` -> ``Input`` layer; ``LIF`` -> ``LIFNodes``; ``IF`` -> ``IFNode
 spike (threshold +inf); ``Scale`` around dense weights is folded into them;
 ``Affine`` / ``Linear`` between two of those -> ``Connection`` (``w = weight.T``, ``b``
 the bias); ``Conv1d`` / ``Conv2d`` -> ``Conv1dConnection`` / ``Conv2dConnection``;
-``Flatten`` passes through (a dense connection reads its source flat); ``Output`` marks
+``SumPool2d`` / ``AvgPool2d`` between two layers -> a ``Conv2dConnection`` keeping
+each channel apart; ``Flatten`` passes through (a dense connection reads its source flat); ``Output`` marks
 an output and builds nothing. Any other node is refused by name. Layer shapes come
 from the weights (see :func:`_shapes`).
 
@@ -64,19 +65,21 @@ class _Reader:
             self.before[target].append(source)
         nir = self.nir
         self.layers = (nir.Input, nir.LIF, nir.IF, nir.CubaLIF, nir.LI, nir.I, nir.Threshold)
-        kinds = (*self.layers, nir.Affine, nir.Linear, nir.Conv1d, nir.Conv2d, nir.Flatten, nir.Scale, nir.Output)
+        kinds = (*self.layers, nir.Affine, nir.Linear, nir.Conv1d, nir.Conv2d, nir.SumPool2d, nir.AvgPool2d,
+                 nir.Flatten, nir.Scale, nir.Output)
         for name, node in graph.nodes.items():
             if not isinstance(node, kinds):
                 raise SnncError(f"snnc.nir.load: node {name!r} is a nir.{type(node).__name__}, which snnc cannot "
                                 "run exactly (it reads Input, LIF, IF, CubaLIF, LI, I, Threshold, Affine, Linear, "
-                                "Conv1d, Conv2d, Flatten, Scale and Output)")
+                                "Conv1d, Conv2d, SumPool2d, AvgPool2d, Flatten, Scale and Output)")
         self.scales: dict = {}        # (weights, target) -> (scale of the input, scale of the output)
 
     def is_layer(self, name: str) -> bool:
         return isinstance(self.graph.nodes[name], self.layers)
 
     def is_weights(self, name: str) -> bool:
-        return isinstance(self.graph.nodes[name], (self.nir.Affine, self.nir.Linear, self.nir.Conv1d, self.nir.Conv2d))
+        return isinstance(self.graph.nodes[name], (self.nir.Affine, self.nir.Linear, self.nir.Conv1d, self.nir.Conv2d,
+                                                   self.nir.SumPool2d, self.nir.AvgPool2d))
 
     def source_layer(self, name: str) -> tuple[str, object]:
         """The layer feeding weight node ``name``, through Flatten and Scale nodes, and the
@@ -176,14 +179,31 @@ def load(graph_or_path, dt: float = 1e-3):
 
 
 def _conv_dims(reader: _Reader, name: str) -> int:
-    node = reader.graph.nodes[name]
-    return 1 if isinstance(node, reader.nir.Conv1d) else 2 if isinstance(node, reader.nir.Conv2d) else 0
+    node, nir = reader.graph.nodes[name], reader.nir
+    return 1 if isinstance(node, nir.Conv1d) else 2 if isinstance(node, (nir.Conv2d, nir.SumPool2d, nir.AvgPool2d)) else 0
+
+
+def _kernel(reader: _Reader, name: str, channels: int | None) -> np.ndarray | None:
+    """The weights of node ``name``: a pooling node's as a convolution that keeps each
+    channel apart (``w[c, c] = 1``, or ``1 / window`` to average); None for a pooling
+    node while its channel count is unknown."""
+    node, nir = reader.graph.nodes[name], reader.nir
+    if not isinstance(node, (nir.SumPool2d, nir.AvgPool2d)):
+        return np.asarray(node.weight)
+    if channels is None:
+        return None
+    size = tuple(int(k) for k in np.broadcast_to(np.asarray(node.kernel_size).reshape(-1), (2,)))
+    kernel = np.zeros((channels, channels, *size), np.float32)
+    value = 1.0 if isinstance(node, nir.SumPool2d) else 1.0 / (size[0] * size[1])
+    for channel in range(channels):
+        kernel[channel, channel] = value
+    return kernel
 
 
 def _geometry(node, dims: int, name: str) -> tuple:
     values = []
     for what in ("stride", "padding", "dilation"):
-        value = getattr(node, what)
+        value = getattr(node, what, 1)
         if isinstance(value, str):
             raise SnncError(f"snnc.nir.load: convolution {name!r} has padding {value!r}; snnc reads numbers")
         values.append(tuple(int(v) for v in np.broadcast_to(np.asarray(value).reshape(-1), (dims,))))
@@ -203,7 +223,7 @@ def _shapes(reader: _Reader, links, layers: list[str]) -> dict[str, tuple]:
         for source, name, target in links:
             if target != layer or source not in shapes and source != layer:
                 continue
-            weight = np.asarray(graph.nodes[name].weight)
+            weight = _kernel(reader, name, shapes[source][0] if source in shapes else None)
             dims = _conv_dims(reader, name)
             if dims:
                 stride, padding, dilation = _geometry(graph.nodes[name], dims, name)
@@ -222,7 +242,7 @@ def _shapes(reader: _Reader, links, layers: list[str]) -> dict[str, tuple]:
             for source, name, target in links:
                 if source != layer:
                     continue
-                weight = np.asarray(graph.nodes[name].weight)
+                weight = _kernel(reader, name, None)
                 dims = _conv_dims(reader, name)
                 wanted = dims + 1 if dims else None
                 if wanted is not None:
@@ -240,7 +260,7 @@ def _shapes(reader: _Reader, links, layers: list[str]) -> dict[str, tuple]:
             shape = tuple(np.shape(getattr(node, "v_threshold", getattr(node, "threshold", 1.0)))) or (1,)
         shapes[layer] = tuple(int(d) for d in shape)
     for source, name, target in links:       # what each weight node reads must be what its source is
-        weight = np.asarray(graph.nodes[name].weight)
+        weight = _kernel(reader, name, shapes[source][0])
         dims = _conv_dims(reader, name)
         fits = len(shapes[source]) == dims + 1 and shapes[source][0] == weight.shape[1] if dims else \
             int(np.prod(shapes[source])) == weight.shape[1]
@@ -256,7 +276,7 @@ def _connection(reader: _Reader, name: str, source, target, target_name: str, ga
     from snnc.network.topology import Connection
 
     node, nir = reader.graph.nodes[name], reader.nir
-    weight = torch.tensor(np.asarray(node.weight, dtype=np.float32))
+    weight = torch.tensor(_kernel(reader, name, source.shape[0]).astype(np.float32))
     bias = getattr(node, "bias", None)
     bias = None if bias is None else torch.tensor(np.asarray(bias, dtype=np.float32)).reshape(-1)
     dims = _conv_dims(reader, name)
