@@ -375,3 +375,57 @@ def test_pooling_between_layers(pool):
     expected = torch.cumsum(0.5 * pooled, dim=0)
     assert torch.allclose(network.monitors["i"].get("v").reshape(expected.shape), expected, atol=1e-5)
     assert expected.max() > 1.0
+
+
+def test_a_cycle_through_an_unsupported_node_is_refused():
+    lif = nir.LIF(tau=np.full(3, 1e-2), r=np.full(3, 10.0), v_leak=np.zeros(3), v_threshold=np.ones(3))
+    graph = _graph({"x": nir.Input(input_type={"input": np.array([3])}), "w": nir.Linear(weight=np.eye(3)),
+                    "y": lif, "d": nir.Delay(delay=np.ones(3)), "back": nir.Linear(weight=np.eye(3))},
+                   [("x", "w"), ("w", "y"), ("y", "d"), ("d", "back"), ("back", "y")])
+    with pytest.raises(SnncError, match="node 'd' is a nir.Delay"):
+        snir.load(graph)
+
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import target as steer  # noqa: E402
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_random_networks_round_trip(data):
+    """Hypothesis-drawn networks of the exportable ops (1-3 neuron layers of LIF, IF and
+    CurrentLIF, dense connections forward, backward and recurrent, biases): snnc -> NIR
+    -> snnc gives the same spikes and voltages, in both run modes (torch backend)."""
+    from snnc.network.nodes import CurrentLIFNodes
+
+    seed = data.draw(st.integers(0, 2 ** 16))
+    generator = torch.Generator().manual_seed(seed)
+    network = Network(dt=data.draw(st.sampled_from([0.5, 1.0])))
+    network.add_layer(Input(data.draw(st.integers(2, 8))), "X")
+    names = []
+    for index in range(data.draw(st.integers(1, 3))):
+        kind = data.draw(st.sampled_from([LIFNodes, IFNodes, CurrentLIFNodes]))
+        n = data.draw(st.integers(1, 9))
+        kwargs = {"refrac": 0, "thresh": -60.0 + 2.0 * float(torch.rand(1, generator=generator))}
+        if kind is not IFNodes:
+            kwargs["tc_decay"] = 3.0 + 30.0 * torch.rand(n, generator=generator)
+        names.append(f"L{index}")
+        network.add_layer(kind(n, **kwargs), names[-1])
+    layers = network.layers
+    pairs = [("X", names[0])] + [(a, b) for a in names for b in names if data.draw(st.booleans())]
+    for source, target in dict.fromkeys(pairs):
+        w = (4.0 if source == "X" else 2.0) * (torch.rand(layers[source].n, layers[target].n, generator=generator) - 0.3)
+        bias = torch.rand(layers[target].n, generator=generator) if data.draw(st.booleans()) else None
+        network.add_connection(Connection(layers[source], layers[target], w=w, b=bias), source, target)
+    back = snir.load(snir.export(network, dt=1e-3), dt=1e-3)
+    inputs = (torch.rand(30, 2, layers["X"].n, generator=generator) < 0.4).float()
+    one_step = data.draw(st.booleans())
+    runs = []
+    for net in (network, back):
+        for name in names:
+            net.add_monitor(Monitor(net.layers[name], ["s", "v"]), name)
+        snnc.compile(net, backend="torch").run({"X": inputs}, time=30 * net.dt, one_step=one_step)
+        runs.append({f"{m}.{v}": net.monitors[m].get(v) for m in names for v in ("s", "v")})
+    steer(float(sum(int(runs[0][f"{m}.s"].sum()) for m in names)), label="spikes")   # towards spiking networks
+    for key in runs[0]:
+        assert torch.equal(runs[0][key], runs[1][key]), key

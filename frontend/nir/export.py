@@ -6,8 +6,8 @@ Layers become neuron nodes named as the layers (``Input`` -> ``nir.Input``,
 a dense ``Connection`` becomes ``nir.Affine`` (with its bias ``b``) or ``nir.Linear``
 named ``"{source}->{target}"`` (behind a ``Flatten`` from a multi-dimensional layer), a
 ``Conv1d``/``Conv2dConnection`` ``nir.Conv1d``/``nir.Conv2d``, with edges source ->
-connection -> target (recurrent connections too); every layer without outgoing
-connections also feeds an ``Output`` node ``"{layer}.output"``.
+connection -> target (recurrent connections too); every layer that feeds no other layer
+(the last one, where all do) also feeds an ``Output`` node ``"{layer}.output"``.
 
 Per-step parameters become continuous-time ones by forward Euler with step ``dt``
 (NIR's usual reading, snnTorch's among others): a LIF layer's per-step decay ``d``
@@ -145,14 +145,18 @@ def export(network, dt: float = 1e-3):
             edges += [(source, flat), (flat, label), (label, target)]
         else:
             edges += [(source, label), (label, target)]
-        feeds.add(source)
+        if source != target:
+            feeds.add(source)
+    outputs = [name for name in network.layers if name not in feeds] or list(network.layers)[-1:]
     for name, layer in network.layers.items():
-        if name not in feeds:
+        if name in outputs:
             nodes[f"{name}.output"] = nir.Output(output_type={"output": np.array(layer.shape)})
             edges.append((name, f"{name}.output"))
     order = [f"{source}->{target}" for source, target in network.connections]     # the sums' order
+    # (with the layers' order, which one_step runs follow, in the graph's metadata)
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata={"snnc": {"dt": float(dt), "step_ms": float(network.dt),
-                                                                     "connections": order}})
+                                                                     "connections": order,
+                                                                     "layers": list(network.layers)}})
 
 
 def write(network_or_graph, path, dt: float = 1e-3) -> None:

@@ -162,6 +162,9 @@ def load(graph_or_path, dt: float = 1e-3):
     if order:       # snnc's own order: a layer's inputs are summed in it, bit for bit
         links.sort(key=lambda link: order.index(link[1]) if link[1] in order else len(order))
     layers = reader.order(links)
+    own_layers = [name.decode() if isinstance(name, bytes) else str(name) for name in meta.get("layers", [])]
+    if sorted(own_layers) == sorted(layers):     # snnc's own order: one_step runs update layers in it
+        layers = own_layers
     shapes = _shapes(reader, links, layers)
     network = Network(dt=float(meta.get("step_ms", 1.0)))
     gains: dict[str, np.ndarray] = {}
