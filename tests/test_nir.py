@@ -145,8 +145,6 @@ def test_snntorch_export_runs_with_snntorchs_spikes():
     is NIR's reset to ``v_reset = 0`` (its default, subtraction, is not what the
     exported LIF node says: docs/nir.md)."""
     snn = pytest.importorskip("snntorch")
-    from snntorch import utils
-    from snntorch.export_nir import export_to_nir
 
     torch.manual_seed(0)
     model = torch.nn.Sequential(
@@ -158,17 +156,35 @@ def test_snntorch_export_runs_with_snntorchs_spikes():
         model[0].bias.add_(0.2)
         model[2].weight.mul_(4.0)
     inputs = (torch.rand(40, 3, 10) < 0.4).float()
+    graph, expected = snntorch_export_and_run(model, inputs)
+    assert expected.sum() > 20
+    for network in loaded_on_every_backend(graph, inputs, expected):
+        assert list(network.layers) == ["input", "1", "3"]
+
+
+def snntorch_export_and_run(model, inputs: torch.Tensor):
+    """snnTorch's own NIR export of ``model`` and its own simulation's output spikes."""
+    from snntorch import utils
+    from snntorch.export_nir import export_to_nir
+
     graph = export_to_nir(model, inputs[0])
     utils.reset(model)
     with torch.no_grad():
-        expected = torch.stack([model(inputs[t])[0] for t in range(40)])
-    assert expected.sum() > 20
+        return graph, torch.stack([model(inputs[t])[0] for t in range(inputs.shape[0])])
+
+
+def loaded_on_every_backend(graph, inputs: torch.Tensor, expected: torch.Tensor) -> list[Network]:
+    """The graph loaded and run (one_step) on each backend; its last layer's spikes must
+    be ``expected``."""
+    networks = []
     for backend in ("torch", "numba", "numba-cuda"):
         network = snir.load(graph, dt=1e-4)
         output = list(network.layers)[-1]
         network.add_monitor(Monitor(network.layers[output], ["s"]), "out")
-        snnc.compile(network, backend=backend).run({"input": inputs}, time=40, one_step=True)
+        snnc.compile(network, backend=backend).run({"input": inputs}, time=inputs.shape[0], one_step=True)
         assert torch.equal(network.monitors["out"].get("s").float(), expected), backend
+        networks.append(network)
+    return networks
 
 
 def test_snntorch_convolutions_run_with_snntorchs_spikes():
@@ -176,8 +192,6 @@ def test_snntorch_convolutions_run_with_snntorchs_spikes():
     carries the batch, its convolution no input shape, its Leaky scalar parameters):
     snnc infers every shape and gives snnTorch's spikes on every backend."""
     snn = pytest.importorskip("snntorch")
-    from snntorch import utils
-    from snntorch.export_nir import export_to_nir
 
     torch.manual_seed(1)
     model = torch.nn.Sequential(
@@ -189,18 +203,10 @@ def test_snntorch_convolutions_run_with_snntorchs_spikes():
         model[0].weight.mul_(4.0)
         model[3].weight.mul_(5.0)
     inputs = (torch.rand(30, 3, 2, 7, 8) < 0.4).float()
-    graph = export_to_nir(model, inputs[0])
-    utils.reset(model)
-    with torch.no_grad():
-        expected = torch.stack([model(inputs[t])[0] for t in range(30)])
+    graph, expected = snntorch_export_and_run(model, inputs)
     assert expected.sum() > 10
-    for backend in ("torch", "numba", "numba-cuda"):
-        network = snir.load(graph, dt=1e-4)
-        assert network.layers["input"].shape == (2, 7, 8) or list(network.layers["input"].shape) == [2, 7, 8]
-        assert list(network.layers["1"].shape) == [4, 7, 4]
-        network.add_monitor(Monitor(network.layers["4"], ["s"]), "out")
-        snnc.compile(network, backend=backend).run({"input": inputs}, time=30, one_step=True)
-        assert torch.equal(network.monitors["out"].get("s").float(), expected), backend
+    for network in loaded_on_every_backend(graph, inputs, expected):
+        assert list(network.layers["input"].shape) == [2, 7, 8] and list(network.layers["1"].shape) == [4, 7, 4]
 
 
 def test_current_lif_round_trips_and_reads_snntorchs_synaptic():
@@ -226,8 +232,6 @@ def test_current_lif_round_trips_and_reads_snntorchs_synaptic():
     assert runs[0][0].any() and torch.equal(runs[0][0], runs[1][0]) and torch.equal(runs[0][1], runs[1][1])
 
     snn = pytest.importorskip("snntorch")
-    from snntorch import utils
-    from snntorch.export_nir import export_to_nir
 
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(10, 12), snn.Synaptic(alpha=0.7, beta=0.85, threshold=1.0, init_hidden=True,
@@ -235,11 +239,8 @@ def test_current_lif_round_trips_and_reads_snntorchs_synaptic():
     with torch.no_grad():
         model[0].weight.mul_(2.0)
     spikes = (torch.rand(40, 3, 10) < 0.4).float()
-    graph = export_to_nir(model, spikes[0])
+    graph, expected = snntorch_export_and_run(model, spikes)
     assert type(graph.nodes["1"]).__name__ == "CubaLIF"
-    utils.reset(model)
-    with torch.no_grad():
-        expected = torch.stack([model(spikes[t])[0] for t in range(40)])
     counts = {}
     for refrac in (0.0, 2.0):
         loaded = snir.load(graph, dt=1e-4)
