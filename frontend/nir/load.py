@@ -46,6 +46,11 @@ def _array(value, shape: tuple, what: str) -> np.ndarray:
                         f"{tuple(shape)}") from None
 
 
+def _text(value):
+    """A metadata string as written (HDF5 files give it back as bytes)."""
+    return value.decode() if isinstance(value, bytes) else None if value is None else str(value)
+
+
 def _value(array: np.ndarray):
     """A scalar where every neuron agrees, else a per-neuron float32 tensor."""
     return float(array[0]) if np.all(array == array[0]) else torch.tensor(array, dtype=torch.float32)
@@ -158,11 +163,11 @@ def load(graph_or_path, dt: float = 1e-3):
     reader = _Reader(graph, dt)
     links = reader.connections()
     meta = (getattr(graph, "metadata", None) or {}).get("snnc", {})
-    order = [label.decode() if isinstance(label, bytes) else str(label) for label in meta.get("connections", [])]
+    order = [_text(label) for label in meta.get("connections", [])]
     if order:       # snnc's own order: a layer's inputs are summed in it, bit for bit
         links.sort(key=lambda link: order.index(link[1]) if link[1] in order else len(order))
     layers = reader.order(links)
-    own_layers = [name.decode() if isinstance(name, bytes) else str(name) for name in meta.get("layers", [])]
+    own_layers = [_text(name) for name in meta.get("layers", [])]
     if sorted(own_layers) == sorted(layers):     # snnc's own order: one_step runs update layers in it
         layers = own_layers
     shapes = _shapes(reader, links, layers)
@@ -313,8 +318,7 @@ def _neuron(node, name: str, shape: tuple, reader: _Reader, step_ms: float):
     nir, dt = reader.nir, reader.dt
     n = int(np.prod(shape))
     own = (getattr(node, "metadata", None) or {}).get("snnc", {})
-    model = own.get("model")
-    model = model.decode() if isinstance(model, bytes) else model
+    model = _text(own.get("model"))
     if not isinstance(node, (nir.Threshold, nir.I, nir.LI)):
         threshold = _array(node.v_threshold, shape, f"{name}.v_threshold")
         reset = _array(node.v_reset if node.v_reset is not None else 0.0, shape, f"{name}.v_reset")
