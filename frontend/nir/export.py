@@ -45,6 +45,9 @@ def _per_neuron(value: torch.Tensor, shape) -> np.ndarray:
     return (array.reshape(shape) if array.size == int(np.prod(shape)) else np.broadcast_to(array, shape)).copy()
 
 
+NIR_MODELS = {"LIFNodes": "LIF", "IFNodes": "IF", "CurrentLIFNodes": "CubaLIF"}
+
+
 def _neuron(nir, name: str, layer, dt: float, step_ms: float):
     from snnc.network.nodes import CurrentLIFNodes, IFNodes, Input, LIFNodes
 
@@ -58,7 +61,7 @@ def _neuron(nir, name: str, layer, dt: float, step_ms: float):
                         "threshold or Izhikevich dynamics has no NIR node)")
     if bool((layer.refrac > 0).any()):
         raise SnncError(f"snnc.nir.export: layer {name!r} has a refractory period (refrac "
-                        f"{layer.refrac.flatten()[:4].tolist()}); NIR's {'LIF' if kind is LIFNodes else 'IF'} has "
+                        f"{layer.refrac.flatten()[:4].tolist()}); NIR's {NIR_MODELS[kind.__name__]} has "
                         "none: build the layer with refrac=0 to export it")
     if layer.lbound is not None:
         raise SnncError(f"snnc.nir.export: layer {name!r} has a lower bound on v (lbound); NIR has none")

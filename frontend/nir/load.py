@@ -336,7 +336,7 @@ def _neuron(node, name: str, shape: tuple, reader: _Reader, step_ms: float):
         tau = _array(node.tau, shape, f"{name}.tau")
         decay = _euler_decay(tau, dt, name, "tau")
         return (LIFNodes(shape=list(shape), thresh=float("inf"), rest=_value(_array(node.v_leak, shape, name)),
-                         reset=0.0, refrac=0.0, tc_decay=_value(-step_ms / np.log(decay))),
+                         reset=0.0, refrac=0.0, tc_decay=_time_constant(decay, step_ms)),
                 dt / tau * _array(node.r, shape, f"{name}.r"))
     if isinstance(node, nir.CubaLIF):
         return _current_lif(node, name, shape, dt, step_ms, own if model == "CurrentLIFNodes" else None,
@@ -348,13 +348,15 @@ def _neuron(node, name: str, shape: tuple, reader: _Reader, step_ms: float):
                          rest=_value(_array(own["rest"], shape, name)), reset=_value(_array(own["reset"], shape, name)),
                          refrac=0.0, tc_decay=_value(_array(own["tc_decay"], shape, name)))
         return layer, np.ones(n)
-    decay = 1.0 - dt / tau
-    if np.any(decay <= 0.0) or np.any(decay >= 1.0):
-        raise SnncError(f"snnc.nir.load: LIF node {name!r} has tau {tau[:4].tolist()} for dt {dt}: forward Euler "
-                        "needs dt < tau (and a finite tau)")
+    decay = _euler_decay(tau, dt, name, "tau")
     layer = LIFNodes(shape=list(shape), thresh=_value(threshold), rest=_value(leak), reset=_value(reset), refrac=0.0,
-                     tc_decay=_value(-step_ms / np.log(decay)))
+                     tc_decay=_time_constant(decay, step_ms))
     return layer, dt / tau * r
+
+
+def _time_constant(decay: np.ndarray, step_ms: float):
+    """snnc's ``tc`` (ms) whose per-step decay ``exp(-step / tc)`` is ``decay``."""
+    return _value(-step_ms / np.log(decay))
 
 
 def _euler_decay(tau: np.ndarray, dt: float, name: str, what: str) -> np.ndarray:
@@ -382,8 +384,8 @@ def _current_lif(node, name: str, shape: tuple, dt: float, step_ms: float, own, 
     decay = _euler_decay(tau_mem, dt, name, "tau_mem")
     gain = dt / tau_syn * _array(node.w_in, shape, f"{name}.w_in") * dt / tau_mem * _array(node.r, shape, f"{name}.r")
     layer = CurrentLIFNodes(shape=list(shape), thresh=_value(threshold), rest=_value(_array(node.v_leak, shape, name)),
-                            reset=_value(reset), refrac=0.0, tc_decay=_value(-step_ms / np.log(decay)),
-                            tc_i_decay=_value(-step_ms / np.log(alpha)))
+                            reset=_value(reset), refrac=0.0, tc_decay=_time_constant(decay, step_ms),
+                            tc_i_decay=_time_constant(alpha, step_ms))
     return layer, gain
 
 
