@@ -94,6 +94,7 @@ class Program:
             fast_paths=bool(fast_paths), fuse_learning=None if fuse_learning is None else bool(fuse_learning))
         self._compiled: dict[str, _Compiled] = {}
         self._bound: Bound | None = None
+        self._reward_checked: tuple | None = None
         self._device = device
         self._graph_capture = cuda_graphs.capture_cuda_graph
         self._adapt = ADAPTERS[self.backend]
@@ -215,7 +216,11 @@ class Program:
         if kwargs:                      # the usual call has none: nothing to check per call
             if network.reward_fn is not None and kwargs.get("reward") is not None:
                 kwargs["reward"] = network.reward_fn.compute(**kwargs)
-            check_reward(network, kwargs)
+            checked = (tuple((key, type(getattr(c, "update_rule", None))) for key, c in network.connections.items()),
+                       tuple(k for k in ("reward", "a_plus", "a_minus") if kwargs.get(k) is not None))
+            if checked != self._reward_checked:     # warns once per rule set and keywords
+                check_reward(network, kwargs)
+                self._reward_checked = checked
             structure, masks = prepare(network, steps, kwargs)
         if batch is not None and batch != network.batch_size:
             _batch_changes(network, batch)

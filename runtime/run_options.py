@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import torch
 
 from snnc.errors import SnncError, warn
@@ -156,6 +158,12 @@ def rule_input(owner, var: str, kwargs: dict, batch: int) -> torch.Tensor:
         raise SnncError(f"{where}: its learning rule is reward-modulated and the network learns; "
                         "give run(..., reward=...) (a number or one value per sample), or call "
                         "network.train(False)")
+    if isinstance(value, (float, int, np.floating, np.integer)) and not isinstance(value, bool):
+        number = float(value)                  # the per-step RL call: a plain number, no tensor checks
+        if not math.isfinite(number):
+            raise SnncError(f"{where}: {var} contains NaN or inf")
+        return torch.full((batch,), number, dtype=torch.float32) if var == "reward" \
+            else torch.tensor(number, dtype=torch.float32)
     tensor = torch.as_tensor(value).detach().to(torch.float32).cpu()
     if not torch.isfinite(tensor).all():
         raise SnncError(f"{where}: {var} contains NaN or inf")

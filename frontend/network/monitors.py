@@ -44,6 +44,7 @@ class Recorder:
                  sparse: bool = False, cast: torch.dtype | None = None) -> None:
         self.state_vars, self.time, self.device, self.sparse, self.cast = state_vars, time, device, sparse, cast
         self.chunks: dict[str, list[torch.Tensor]] = {var: [] for var in state_vars}
+        self.totals = dict.fromkeys(state_vars, 0)     # steps held per variable
 
     def append(self, var: str, steps: torch.Tensor) -> None:
         if steps.device != self.device:
@@ -52,10 +53,17 @@ class Recorder:
             steps = steps.to(self.cast)
         chunks = self.chunks[var]
         chunks.append(steps.to_sparse() if self.sparse else steps)
-        if self.time is not None:
-            total = sum(c.shape[0] for c in chunks)
-            while chunks and total - chunks[0].shape[0] >= self.time:
-                total -= chunks.pop(0).shape[0]
+        total = self.totals[var] + steps.shape[0]
+        if self.time is not None and total - chunks[0].shape[0] >= self.time:
+            drop = 0                        # the oldest chunks no longer needed for the last `time` steps
+            while total - chunks[drop].shape[0] >= self.time:
+                total -= chunks[drop].shape[0]
+                drop += 1
+            del chunks[:drop]
+        if self.time is not None and len(chunks) > 64 and not self.sparse:   # many short runs
+            chunks[:] = [torch.cat(chunks, dim=0)[-self.time:]]
+            total = chunks[0].shape[0]
+        self.totals[var] = total
 
     def steps(self, var: str) -> torch.Tensor | None:
         """Every kept step of ``var`` (the last ``time`` with a window), or None."""
@@ -70,6 +78,7 @@ class Recorder:
 
     def clear(self) -> None:
         self.chunks = {var: [] for var in self.state_vars}
+        self.totals = dict.fromkeys(self.state_vars, 0)
 
     def has_data(self) -> bool:
         return any(self.chunks.values())
