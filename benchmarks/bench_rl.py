@@ -1,7 +1,7 @@
 """Reinforcement-learning steps per second: snnc against BindsNET 0.3.4, same
 environment, network and pipeline (``EnvironmentPipeline``).
 
-    python benchmarks/bench_rl.py [--pairs 3] [--steps 300] [--out benchmarks/out/rl]
+    python benchmarks/bench_rl.py [--pairs 3] [--steps N] [--out benchmarks/out/rl]
 
 Workloads (each system's own ``pipeline``, ``environment`` and ``learning``):
 
@@ -13,7 +13,7 @@ Workloads (each system's own ``pipeline``, ``environment`` and ``learning``):
   environment step, so the per-call cost of ``network.run`` is what is measured.
 
 Each run builds the network, plays ``--warmup`` steps (compiles, for snnc), then times
-``--steps`` environment steps (episodes restart at ``done``). The systems alternate in
+``--steps`` environment steps (300 Breakout, 3000 CartPole) (episodes restart at ``done``). The systems alternate in
 fresh processes, ``--pairs`` times; the ratio is of the medians. Run with the project's
 python; BindsNET runs in ``benchmarks/.venvs/bindsnet``. Writes OUT.md and OUT.json.
 """
@@ -112,10 +112,14 @@ def worker(args) -> None:
                       "setup_s": ready - start, "episodes": episodes, "reward": reward}))
 
 
+STEPS = {"breakout": 300, "cartpole": 3000}
+
+
 def run_one(system: str, workload: str, args) -> dict:
     python = sys.executable if system == "snnc" else str(BINDSNET_PYTHON)
+    steps = args.steps or STEPS[workload]
     command = [python, str(Path(__file__).resolve()), "--worker", "--system", system, "--workload", workload,
-               "--steps", str(args.steps), "--warmup", str(args.warmup), "--seed", str(args.seed)]
+               "--steps", str(steps), "--warmup", str(args.warmup), "--seed", str(args.seed)]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{system} {workload} failed:\n{done.stderr[-3000:]}")
@@ -126,7 +130,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workloads", default="breakout,cartpole")
     parser.add_argument("--pairs", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--steps", type=int, default=None,
+                        help="environment steps timed per run (default: breakout 300, cartpole 3000)")
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=HERE / "out" / "rl")

@@ -144,6 +144,8 @@ def prepare(network, steps: int, kwargs: dict) -> tuple[dict, dict]:
 
 
 DEFAULT_RULE_INPUTS = {"a_plus": 1.0, "a_minus": -1.0}
+# the defaults as the 0-d tensors a run hands over (read only), made once
+_DEFAULT_TENSORS = {name: torch.tensor(value, dtype=torch.float32) for name, value in DEFAULT_RULE_INPUTS.items()}
 
 
 def rule_input(owner, var: str, kwargs: dict, batch: int) -> torch.Tensor:
@@ -152,7 +154,8 @@ def rule_input(owner, var: str, kwargs: dict, batch: int) -> torch.Tensor:
     value = kwargs.get(var)
     if isinstance(value, dict) and var != "reward":       # per connection (spec 2.3 item 7)
         value = value.get(owner)
-    value = DEFAULT_RULE_INPUTS.get(var) if value is None else value
+    if value is None and var in _DEFAULT_TENSORS:
+        return _DEFAULT_TENSORS[var]
     where = f"run: connection {owner!r}"
     if value is None:
         raise SnncError(f"{where}: its learning rule is reward-modulated and the network learns; "

@@ -145,3 +145,37 @@ def test_csrm_windows_follow_dt():
     layer = network.layers["Y"]
     assert layer.resKernel.shape == (10,) and layer.refKernel.shape == (6,)
     assert connection.s_w.shape == (1, 10, 2) and layer.last_spikes.shape == (1, 6, 2)
+
+
+def test_izhikevich_takes_and_ignores_refrac_with_a_warning():
+    """BindsNET's Breakout example passes ``refrac=0`` to IzhikevichNodes, which drop it."""
+    from snnc.network.nodes import IzhikevichNodes
+
+    torch.manual_seed(0)
+    plain = IzhikevichNodes(n=4)
+    torch.manual_seed(0)
+    with pytest.warns(UserWarning, match="ignoring refrac=0"):
+        given = IzhikevichNodes(n=4, refrac=0)
+    assert torch.equal(plain.d, given.d) and not hasattr(given, "refrac")
+    with pytest.raises(TypeError):
+        IzhikevichNodes(n=4, tc_decay=10.0)
+
+
+def test_inputs_with_n_values_per_sample_are_read_as_bindsnet_reads_them():
+    """``[T, B, ...]`` with ``n`` values per sample (BindsNET's dot-tracing example feeds
+    ``[T, 1, 28, 28]`` to a ``[1, 1, 1, 28, 28]`` layer); other sizes still raise."""
+    def net():
+        network = Network()
+        network.add_layer(Input(n=12, shape=[1, 1, 1, 3, 4]), name="X")
+        network.add_layer(LIFNodes(n=2), name="Y")
+        network.add_connection(Connection(network.layers["X"], network.layers["Y"], w=20 * torch.ones(12, 2)),
+                               "X", "Y")
+        network.add_monitor(Monitor(network.layers["Y"], ["v"]), "Y")
+        return network
+    spikes = (torch.rand(6, 2, 3, 4) < 0.4).float()
+    odd, flat = net(), net()
+    odd.run({"X": spikes}, time=6)
+    flat.run({"X": spikes.reshape(6, 2, 12)}, time=6)
+    assert torch.equal(odd.monitors["Y"].get("v"), flat.monitors["Y"].get("v"))
+    with pytest.raises(snnc.SnncError, match="values per sample"):
+        net().run({"X": torch.zeros(6, 2, 3, 5)}, time=6)

@@ -106,3 +106,24 @@ def test_ann_to_snn_example_matches_the_ann():
     ann = float(out.split("test accuracy ")[1].split("%")[0])
     snn = [float(line.split("test accuracy")[1].split("%")[0]) for line in out.splitlines() if line.startswith("SNN")]
     assert ann > 80 and abs(snn[-1] - ann) <= 3.0
+
+
+def test_breakout_agent_plays_learns_and_plots(tmp_path):
+    pytest.importorskip("ale_py")
+    pytest.importorskip("matplotlib")
+    out = run_example("breakout.py", "--episodes", "1", "--test-episodes", "1", "--time", "20",
+                      "--max-steps", "25", "--out", str(tmp_path))
+    assert "training reward: mean" in out and "50 environment steps (20 simulation steps each)" in out
+    assert "steps/s" in out and (tmp_path / "breakout_rewards.png").stat().st_size > 1000
+
+
+def test_dot_tracing_writes_its_table(tmp_path):
+    pytest.importorskip("matplotlib")
+    out = run_example("dot_tracing.py", "--episodes", "2", "--test-episodes", "1", "--steps", "12",
+                      "--dim", "10", "--hidden", "20", "--granularity", "20", "--out", str(tmp_path))
+    assert "36 environment steps" in out
+    import csv
+    rows = list(csv.DictReader(open(tmp_path / "dot_tracing.csv")))
+    assert [r["phase"] for r in rows] == ["train", "train", "test"]
+    assert all(-24 <= float(r["reward"]) <= 120 for r in rows)
+    assert (tmp_path / "dot_tracing.png").stat().st_size > 1000

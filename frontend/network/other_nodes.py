@@ -6,7 +6,7 @@ from typing import Iterable
 
 import torch
 
-from snnc.errors import SnncError
+from snnc.errors import SnncError, warn
 from snnc.network.lif_nodes import _Refractory
 from snnc.network.node_base import Nodes, Number, _param, allocate
 
@@ -35,9 +35,12 @@ class IzhikevichNodes(Nodes):
                  traces_additive: bool = False, tc_trace: Number = 20.0, trace_scale: Number = 1.0,
                  sum_input: bool = False, excitatory: float = 1, thresh: Number = 45.0,
                  rest: Number = -65.0, lbound: Number | None = None, learning: bool = True,
-                 generator: torch.Generator | None = None) -> None:
+                 generator: torch.Generator | None = None, refrac: Number | None = None) -> None:
         super().__init__(n, shape, traces, traces_additive, tc_trace, trace_scale, sum_input, learning)
         owner = type(self).__name__
+        if refrac is not None:      # BindsNET's Breakout example passes refrac=0; BindsNET drops it
+            warn(f"{owner}: ignoring refrac={refrac!r}: the Izhikevich model has no refractory period "
+                 "(BindsNET ignores it too)")
         self._register(thresh=thresh, rest=rest)
         self.lbound = None if lbound is None else _param(owner, "lbound", lbound, self.shape)
         if not math.isfinite(float(excitatory)):
