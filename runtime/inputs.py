@@ -35,11 +35,12 @@ def _layout(name: str, tensor: torch.Tensor, shape: list[int], n: int, steps: in
         return tensor.reshape(dims[0], 1, n)
     if tensor.dim() == k + 2 and list(dims[2:]) == shape or tensor.dim() == 3 and dims[2] == n:
         return tensor.reshape(dims[0], dims[1], n)
-    if tensor.dim() >= 3 and math.prod(dims[2:]) == n:     # BindsNET: time, batch, then one sample
-        return tensor.reshape(dims[0], dims[1], n)
+    lead = next((j for j, size in enumerate(shape) if size != 1), k)
+    if tensor.dim() >= 3 and any(list(dims[2:]) == shape[j:] for j in range(1, lead + 1)):
+        return tensor.reshape(dims[0], dims[1], n)      # [T, B, *shape] without leading 1s of the shape
     raise SnncError(f"input {name!r}: shape {dims} does not fit layer {name!r} of shape {shape}; "
-                    f"expected [T, {n}], [T, *{shape}] or [T, B, *{shape}] (or [T, B, ...] with {n} "
-                    "values per sample)")
+                    f"expected [T, {n}], [T, *{shape}] or [T, B, *{shape}] (the shape's leading 1s may be "
+                    "left out)")
 
 
 def _not_finite(tensor: torch.Tensor) -> bool:

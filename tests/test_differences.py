@@ -161,9 +161,10 @@ def test_izhikevich_takes_and_ignores_refrac_with_a_warning():
         IzhikevichNodes(n=4, tc_decay=10.0)
 
 
-def test_inputs_with_n_values_per_sample_are_read_as_bindsnet_reads_them():
-    """``[T, B, ...]`` with ``n`` values per sample (BindsNET's dot-tracing example feeds
-    ``[T, 1, 28, 28]`` to a ``[1, 1, 1, 28, 28]`` layer); other sizes still raise."""
+def test_inputs_without_the_shapes_leading_ones_are_read_as_bindsnet_reads_them():
+    """``[T, B, *shape]`` without some of the shape's leading 1s (BindsNET's dot-tracing
+    example feeds ``[T, 1, 28, 28]`` to a ``[1, 1, 1, 28, 28]`` layer); other
+    rearrangements of the same values still raise."""
     def net():
         network = Network()
         network.add_layer(Input(n=12, shape=[1, 1, 1, 3, 4]), name="X")
@@ -177,5 +178,6 @@ def test_inputs_with_n_values_per_sample_are_read_as_bindsnet_reads_them():
     odd.run({"X": spikes}, time=6)
     flat.run({"X": spikes.reshape(6, 2, 12)}, time=6)
     assert torch.equal(odd.monitors["Y"].get("v"), flat.monitors["Y"].get("v"))
-    with pytest.raises(snnc.SnncError, match="values per sample"):
-        net().run({"X": torch.zeros(6, 2, 3, 5)}, time=6)
+    for wrong in ((6, 2, 3, 5), (6, 2, 4, 3), (6, 2, 12, 1)):
+        with pytest.raises(snnc.SnncError, match="leading 1s"):
+            net().run({"X": torch.zeros(wrong)}, time=6)

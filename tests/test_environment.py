@@ -40,8 +40,18 @@ class Frames(gym.Env):
         return self.frame(), 3.0 - self.t, self.t >= 8, False, {}
 
 
-if "SnncFrames-v0" not in gym.envs.registry:
-    gym.register(id="SnncFrames-v0", entry_point=Frames)
+class Growing(Frames):
+    """Frame t lights the first t + 1 cells (row-major), so frames overlap."""
+
+    def frame(self):
+        grid = np.zeros((4, 5), dtype=np.float32)
+        grid.reshape(-1)[:self.t + 1] = 1
+        return grid
+
+
+for _id, _entry in (("SnncFrames-v0", Frames), ("SnncGrowing-v0", Growing)):
+    if _id not in gym.envs.registry:
+        gym.register(id=_id, entry_point=_entry)
 
 
 def test_cartpole_matches_gymnasium_and_replays():
@@ -55,7 +65,7 @@ def test_cartpole_matches_gymnasium_and_replays():
         expected, r, term, trunc, _ = raw.step(a)
         assert obs.shape == (1, 4) and torch.equal(obs[0], torch.from_numpy(expected).float())
         assert reward == 1.0 and done == (term or trunc)
-        assert np.array_equal(info["gym_obs"], expected)
+        assert np.array_equal(info["raw_obs"], expected) and torch.equal(info["gym_obs"], obs[0])
     one, two = GymEnvironment("CartPole-v1", seed=5), GymEnvironment("CartPole-v1", seed=5)
     assert torch.equal(one.reset(), two.reset())
     for a in actions:
@@ -99,12 +109,12 @@ def test_history_keeps_the_new_part_of_each_frame():
             expected = np.clip(grid - frames[-2] - frames[-3], 0, 1)
         assert np.array_equal(obs[0].numpy(), expected), t
         assert torch.equal(info["delta_obs"], obs[0])
-    spaced = GymEnvironment("SnncFrames-v0", history_length=1, delta=2, add_channel_dim=False)
-    spaced.reset()
-    seen = [spaced.step(0)[0][0].numpy() for _ in range(4)]
-    # step counts 0..3: frames at counts 0 and 2 are stored; counts >= 2 subtract the stored one
-    assert seen[0].sum() == 1 and seen[1].sum() == 1
-    assert seen[2].sum() == 1 and seen[3].sum() == 1   # the moving dot never overlaps its past
+    growing = GymEnvironment("SnncGrowing-v0", history_length=1, delta=2, add_channel_dim=False)
+    growing.reset()
+    lit = [growing.step(0)[0][0].sum().item() for _ in range(5)]
+    # frame t lights cells 0..t; counts 0 and 2 store their frames (t = 1, 3); from count 2
+    # on the stored frame is subtracted: t=3 minus t=1, t=4 minus t=3, t=5 minus t=3
+    assert lit == [2, 3, 2, 1, 2]
 
 
 def test_gym_environment_errors(monkeypatch):
@@ -131,8 +141,8 @@ def test_breakout_frames():
     assert env.action_space.n == 4
     for action in [1, 2, 2, 3, 3, 0, 1, 2]:
         obs, reward, done, info = env.step(action)
-        frame = info["gym_obs"]
-        assert frame.shape == (210, 160, 3)
+        frame = info["raw_obs"]
+        assert frame.shape == (210, 160, 3) and torch.equal(info["gym_obs"], obs[0, 0])
         # an independent reading: grey of rows 34..193, then any lit pixel in each 2x2 block
         grey = frame[34:194].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
         expected = (grey.reshape(80, 2, 80, 2) >= 2).any(axis=(1, 3))
@@ -255,7 +265,7 @@ def test_dot_simulator_files_and_errors(tmp_path):
 def test_cue_reward_trials():
     env = CueRewardSimulator(seed=3, epdur=120, cuebits=8, zprob=0.3)
     cues = {tuple(c) for c in env.cues}
-    assert len(cues) == 4
+    assert len(cues) == 4 and (0,) * 8 not in cues and (1,) + (0,) * 7 not in cues   # not the response cue
     rng = np.random.default_rng(0)
     previous_action, previous_reward, judged, shown = 0, 0, 0, set()
     for t in range(1, 121):

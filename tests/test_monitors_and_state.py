@@ -189,3 +189,32 @@ def test_network_monitor_records_a_connection_window_made_after_it():
     network.add_monitor(later, "later")
     network.run({"X": torch.ones(3, 2)}, time=3)
     assert later.get()[("X", "Y")]["s_w"].shape == (3, 1, 20, 2)
+
+
+def test_windowed_monitors_over_many_short_runs():
+    """Many one-step runs: a windowed dense recording keeps exactly its last ``time``
+    steps (its chunks compacted), a sparse weight recording too (chunks kept as they
+    are); a recorder pickled without running totals rebuilds them."""
+    import pickle
+
+    from snnc.network.topology import SparseConnection
+
+    network = Network()
+    network.add_layer(Input(3), "X")
+    network.add_layer(LIFNodes(2), "Y")
+    sparse = SparseConnection(network.layers["X"], network.layers["Y"], w=torch.tensor([[1.0, 0], [0, 2.0], [0.5, 0]]))
+    network.add_connection(sparse, "X", "Y")
+    network.add_monitor(Monitor(sparse, "w", time=100), "w")
+    network.add_monitor(Monitor(network.layers["Y"], "v", time=90), "v")
+    network.add_monitor(Monitor(network.layers["Y"], "v"), "all")
+    for step in range(150):
+        network.run({"X": torch.full((1, 3), float(step % 7 == 0))}, time=1)
+    every = network.monitors["all"].get("v")
+    assert torch.equal(network.monitors["v"].get("v"), every[-90:])
+    assert len(network.monitors["v"].recording.chunks["v"]) <= 65
+    weights = network.monitors["w"].get("w")
+    assert weights.is_sparse and weights.shape == (100, 3, 2)
+    recorder = network.monitors["v"].recording
+    del recorder.totals
+    again = pickle.loads(pickle.dumps(recorder))
+    assert again.totals == {"v": sum(c.shape[0] for c in recorder.chunks["v"])}

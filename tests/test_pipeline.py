@@ -117,7 +117,10 @@ def softmax_choice(record):
 
 def highest_choice(record):
     counts = record.sum(0).squeeze()
-    return 0 if counts.sum() == 0 else int(torch.argmax(counts))    # argmax: the first maximum
+    if counts.sum() == 0:
+        torch.randint(0, 1, (1,))                   # BindsNET's draw between 0 and 0
+        return 0
+    return int(torch.argmax(counts))                # argmax: the first maximum
 
 
 def repeat_encode(obs, steps):
@@ -258,3 +261,58 @@ def test_bad_pipeline_options():
                                    plot_config={"data_step": None})
     with pytest.raises(SnncError, match="data_step"):
         pipeline.get_spike_data()
+
+
+class FrameEnv(StubEnv):
+    """The stub with 4x4 frames ``[1, 1, 4, 4]``."""
+
+    def step(self, action):
+        obs, reward, done, info = super().step(action)
+        return obs.repeat(1, 1, 2).reshape(1, 1, 4, 4), reward, done, info
+
+
+def test_environment_pipeline_plots_at_its_interval(tmp_path):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    torch.manual_seed(0)
+    network = Network()
+    network.add_layer(Input(n=16, shape=[1, 1, 1, 4, 4]), name="In")
+    network.add_layer(LIFNodes(n=ACTIONS), name="Out")
+    network.add_connection(Connection(network.layers["In"], network.layers["Out"], w=10 * torch.rand(16, ACTIONS)),
+                           source="In", target="Out")
+    config = {"data_step": 2, "data_length": 8, "obs_step": 1, "reward_eps": 1}
+    pipeline = EnvironmentPipeline(network, FrameEnv(), action_function=select_highest, output="Out", time=3,
+                                   plot_interval=1, plot_config=config, allow_gpu=False)
+    pipeline.reset_state_variables()
+    done = False
+    while not done:
+        result = pipeline.env_step()
+        pipeline.step(result)
+        done = result[2]
+    plots = pipeline.analyzer.plots
+    assert set(plots) == {"obs", "spike", "voltage", "reward"}
+    assert np.allclose(plots["reward"][2].get_ydata(), pipeline.reward_list)
+    assert plots["obs"][1].get_array().shape == (4, 4)
+    plt.close("all")
+
+
+def test_frame_overlay_weights_the_last_frame_differences():
+    from snnc.pipeline.environment_pipeline import FrameOverlay
+
+    overlay = FrameOverlay(3, "cpu")
+    frames = [torch.tensor([[1.0, 0.0], [1.0, 1.0]]), torch.tensor([[0.0, 0.0], [1.0, 0.0]]),
+              torch.tensor([[0.0, 1.0], [0.0, 0.0]]), torch.tensor([[0.0, 0.0], [0.0, 0.0]])]
+    outputs = [overlay(frame.reshape(1, 1, 2, 2)) for frame in frames]
+    weights = [1 / 3, 2 / 3, 1.0]
+    history = [frames[0]] * 3                        # the first frame fills the history
+    for previous, frame, out in zip([None] + frames[:-1], frames, outputs):
+        if previous is not None:
+            history = history[1:] + [(previous - frame).clamp(min=0)]
+        expected = sum(w * h for w, h in zip(weights, history))
+        assert torch.allclose(out, expected)
+    assert torch.allclose(outputs[-1], torch.tensor([[1 / 3, 1.0], [2 / 3, 1 / 3]]))
+    overlay.reset()
+    assert torch.allclose(overlay(frames[1].reshape(1, 1, 2, 2)), 2 * frames[1])

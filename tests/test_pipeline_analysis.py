@@ -100,6 +100,21 @@ def test_tensorboard_analyzer_writes_events(tmp_path):
                 ("spike_B", step, "image"), ("voltage_A", step, "image"), ("conv2d", step, "image")} <= tags
 
 
+def test_tensorboard_voltage_images_are_normalised(tmp_path):
+    pytest.importorskip("tensorboardX")
+    from snnc.analysis.pipeline_analysis import TensorboardAnalyzer
+
+    analyzer = TensorboardAnalyzer(str(tmp_path / "logs"))
+    logged = {}
+    analyzer.writer.add_image = lambda tag, image, step: logged.__setitem__(tag, image)
+    voltages = torch.linspace(-70, -50, 12).reshape(3, 1, 4)
+    analyzer.plot_voltages({"A": voltages}, step=0)
+    image = logged["voltage_A"]
+    assert image.shape == (3, 3, 4) and image.min() == 0 and image.max() == 1
+    assert torch.allclose(image[0], (voltages.reshape(3, 4) + 70) / 20)
+    analyzer.close()
+
+
 def test_tensorboard_needs_tensorboardx(monkeypatch):
     import sys
 

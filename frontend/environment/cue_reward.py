@@ -12,9 +12,11 @@ reward. ``reset`` re-seeds the simulator's own random streams with ``seed`` (so 
 episode replays), draws four distinct cues and the target; ``step`` returns
 ``(obs, reward [1], done, info)``.
 
+The four cues are distinct non-zero bit patterns, none equal to the response cue.
 BindsNET's version divides the trial length by ``epdur`` (so every trial lasts one step
-and only the judgement remains), can draw a fifth, absent target, and returns the same
-array object every step; snnc's follows the task as described above.
+and only the judgement remains), can draw a fifth, absent target, writes cue values
+left-aligned (so ``v`` and ``2v`` look alike) and returns the same array object every
+step; snnc's follows the task as described above.
 """
 from __future__ import annotations
 
@@ -59,11 +61,12 @@ class CueRewardSimulator:
         self._random.seed(self.seed)
         self._numpy = np.random.default_rng(self.seed)
         self.tstep, self.trialTime = 0, 0
-        values = self._random.sample(range(2, 2 ** self.cuebits), NUM_CUES)  # 1 is the response cue
-        self.cues = np.zeros((NUM_CUES, self.cuebits), dtype=np.int32)
-        for i, value in enumerate(values):
-            bits = [int(b) for b in bin(value)[2:]]
-            self.cues[i, :len(bits)] = bits
+        response = 2 ** (self.cuebits - 1)          # the pattern 1 0 0 ... 0
+        values = [response]
+        while response in values:
+            values = self._random.sample(range(1, 2 ** self.cuebits), NUM_CUES)
+        self.cues = np.array([[int(bit) for bit in np.binary_repr(v, width=self.cuebits)] for v in values],
+                             dtype=np.int32)
         self.target = self._random.randrange(NUM_CUES)
         self.pairmask = np.arange(2)
         self.targ_disp, self.cue_pair_ind = 0, 0

@@ -3,9 +3,11 @@
 ``GymEnvironment.step(a)`` returns ``(obs, reward, done, info)``: ``obs`` is a float
 tensor with a leading batch dimension (``[1, 1, H, W]`` for a mono image with
 ``add_channel_dim``, ``[1, L]`` for a vector), after the environment's frame
-pre-processing, the optional history difference and the encoder. Breakout frames are
-cropped to rows 34–193, grey-scaled, resized to 80×80 and binarised; Space Invaders
-frames are grey-scaled, resized to 84 wide × 110 high, cut to rows 26–103 and binarised.
+pre-processing, the optional history difference and the encoder. As in BindsNET,
+``BreakoutDeterministic-v4`` frames are cropped to rows 34–193, grey-scaled, resized
+to 80×80 and binarised, ``SpaceInvaders-v0`` frames are grey-scaled, resized to 84
+wide × 110 high, cut to rows 26–103 and binarised, and other environments' frames are
+kept as they are.
 
 With ``history_length=L`` and ``delta=d`` the environment keeps ``L`` past frames, one
 every ``d`` steps, in a ring; once the ring is full each observation becomes
@@ -49,8 +51,9 @@ _LEGACY = re.compile(r"^(\w+)Deterministic-v([04])$")
 
 
 def register_legacy(gym, name: str) -> None:
-    """Register ALE's retired ``<Game>Deterministic-v0/v4`` ids (4 frames per action;
-    v4 never repeats an action, v0 repeats it with probability 0.25), which BindsNET's
+    """Register ALE's retired ``<Game>Deterministic-v0/v4`` ids (4 frames per action, 3
+    for Space Invaders; v4 never repeats an action, v0 repeats it with probability
+    0.25), which BindsNET's
     Breakout examples use and ale-py >= 0.9 no longer registers."""
     match = _LEGACY.match(name)
     if match is None or name in gym.envs.registry:
@@ -58,7 +61,8 @@ def register_legacy(gym, name: str) -> None:
     base = gym.envs.registry.get(f"{match.group(1)}NoFrameskip-v{match.group(2)}")
     if base is None:
         return
-    kwargs = {**base.kwargs, "frameskip": 4,
+    skip = 3 if match.group(1) == "SpaceInvaders" else 4      # as gym defined them
+    kwargs = {**base.kwargs, "frameskip": skip,
               "repeat_action_probability": 0.0 if match.group(2) == "4" else 0.25}
     gym.register(id=name, entry_point=base.entry_point, kwargs=kwargs,
                  max_episode_steps=base.max_episode_steps)
@@ -72,14 +76,8 @@ def _space_invaders(frame: np.ndarray) -> np.ndarray:
     return binary_image(subsample(gray_scale(frame), 84, 110)[26:104, :])
 
 
-def frame_preprocessor(name: str):
-    """The frame pre-processing for environment ``name``, or None (frames kept as they are)."""
-    game = name.split("/")[-1].split("-")[0]
-    if game.startswith("Breakout"):
-        return _breakout
-    if game.startswith("SpaceInvaders"):
-        return _space_invaders
-    return None
+# The environments whose frames BindsNET pre-processes; any other keeps its raw frames.
+PREPROCESSORS = {"BreakoutDeterministic-v4": _breakout, "SpaceInvaders-v0": _space_invaders}
 
 
 class Environment(ABC):
@@ -146,7 +144,7 @@ class GymEnvironment(Environment):
         self.add_channel_dim = bool(options["add_channel_dim"])
         self.seed = options["seed"]
         self._seeded = False
-        self._preprocess = frame_preprocessor(name)
+        self._preprocess = PREPROCESSORS.get(name)
         slots = int(self.history_length) if self.history_length is not None else 0
         self.history: list[torch.Tensor | None] = [None] * slots
         self.history_index = 0
@@ -169,27 +167,37 @@ class GymEnvironment(Environment):
         return self.obs
 
     def step(self, a) -> tuple[torch.Tensor, float, bool, dict]:
-        """Take action ``a`` (an int or a one-element tensor)."""
-        if isinstance(a, torch.Tensor):
-            if a.numel() != 1:
-                raise SnncError(f"GymEnvironment({self.name!r}).step: expected one action, got a tensor "
-                                f"of shape {list(a.shape)}")
-            a = a.item()
-        raw, reward, terminated, truncated, info = self.env.step(int(a))
-        self.obs, self.done = raw, bool(terminated or truncated)
-        self.reward = float(np.sign(reward)) if self.clip_rewards else float(reward)
+        """Take action ``a`` (an int or a one-element tensor). ``info`` gains
+        ``"raw_obs"`` (the frame as gymnasium gave it), ``"gym_obs"`` (pre-processed) and,
+        with a history, ``"delta_obs"`` (the new part of the frame)."""
+        action = self._action(a)
+        raw, reward, terminated, truncated, info = self.env.step(action)
+        self.done = bool(terminated or truncated)
+        self.reward = float(np.sign(reward) if self.clip_rewards else reward)
+        self.obs = raw
         self.preprocess()
-        info["gym_obs"] = raw
+        info["raw_obs"], info["gym_obs"] = raw, self.obs
         if self.history:
-            self.obs = self._difference(self.obs)
-            info["delta_obs"] = self.obs
-        if self.obs.dim() == 2 and self.add_channel_dim:
-            self.obs = self.obs.unsqueeze(0)
-        if self.encoder is not None:
-            self.obs = self.encoder(self.obs)
-        self.obs = self.obs.unsqueeze(0)
+            self.obs = info["delta_obs"] = self._difference(self.obs)
+        self.obs = self._shaped(self.obs)
         self.episode_step_count += 1
         return self.obs, self.reward, self.done, info
+
+    def _action(self, a) -> int:
+        if not isinstance(a, torch.Tensor):
+            return int(a)
+        if a.numel() != 1:
+            raise SnncError(f"GymEnvironment({self.name!r}).step: expected one action, got a tensor "
+                            f"of shape {list(a.shape)}")
+        return int(a.item())
+
+    def _shaped(self, obs: torch.Tensor) -> torch.Tensor:
+        """A channel dim for mono images (``add_channel_dim``), the encoder, a batch dim."""
+        if obs.dim() == 2 and self.add_channel_dim:
+            obs = obs[None]
+        if self.encoder is not None:
+            obs = self.encoder(obs)
+        return obs[None]
 
     def render(self):
         return self.env.render()

@@ -60,10 +60,15 @@ class Recorder:
                 total -= chunks[drop].shape[0]
                 drop += 1
             del chunks[:drop]
-        if self.time is not None and len(chunks) > 64 and not self.sparse:   # many short runs
-            chunks[:] = [torch.cat(chunks, dim=0)[-self.time:]]
+        if self.time is not None and len(chunks) > 64 and not any(c.is_sparse for c in chunks):
+            chunks[:] = [torch.cat(chunks, dim=0)[-self.time:]]      # many short runs: one chunk
             total = chunks[0].shape[0]
         self.totals[var] = total
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if "totals" not in state:       # saved before the running totals existed
+            self.totals = {var: sum(c.shape[0] for c in chunks) for var, chunks in self.chunks.items()}
 
     def steps(self, var: str) -> torch.Tensor | None:
         """Every kept step of ``var`` (the last ``time`` with a window), or None."""

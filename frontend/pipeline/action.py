@@ -10,6 +10,9 @@ Each function takes the pipeline and ``output=<layer name>`` and returns an acti
   first; no spikes: action 0).
 * ``select_first_spike``: the neuron of the earliest spike in the last run (ties: the
   lowest index; no spikes: action 0).
+
+Without spikes these two still draw one number from torch's generator, as BindsNET's
+do (its "random" choice between 0 and 0), so a seeded run keeps BindsNET's stream.
 * ``select_random``: uniform over the action space.
 
 The last four need one output neuron per action and ``pipeline.spike_record``.
@@ -53,7 +56,7 @@ def select_multinomial(pipeline, **kwargs) -> int:
     spikes = layer.s.reshape(-1, layer.n)[0].float()
     total = spikes.sum()
     if total == 0:
-        return torch.randint(low=0, high=actions, size=(1,))[0]
+        return int(torch.randint(low=0, high=actions, size=(1,))[0])
     populations = spikes.reshape(actions, layer.n // actions).sum(1)
     return torch.multinomial(populations / total, 1)[0].item()
 
@@ -68,7 +71,7 @@ def select_highest(pipeline, **kwargs) -> int:
     output = _output(kwargs, "select_highest")
     counts = torch.sum(_per_action_counts(pipeline, output, "select_highest"), dim=0).squeeze()
     if torch.sum(counts) == 0:
-        return 0
+        return _no_spikes()
     return int(torch.nonzero(counts == counts.max())[0, 0])
 
 
@@ -77,9 +80,15 @@ def select_first_spike(pipeline, **kwargs) -> int:
     record = _per_action_counts(pipeline, output, "select_first_spike")
     spikes = record.reshape(record.shape[0], -1).nonzero()
     if spikes.shape[0] == 0:
-        return 0
+        return _no_spikes()
     return int(spikes[0, 1])
 
 
 def select_random(pipeline, **kwargs) -> int:
-    return torch.randint(low=0, high=pipeline.env.action_space.n, size=(1,))[0]
+    return int(torch.randint(low=0, high=pipeline.env.action_space.n, size=(1,))[0])
+
+
+def _no_spikes() -> int:
+    """Action 0, after the draw BindsNET makes there (``randint(0, 1)``: always 0)."""
+    torch.randint(low=0, high=1, size=(1,))
+    return 0

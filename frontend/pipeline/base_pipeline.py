@@ -40,6 +40,16 @@ def recursive_to(item, device):
     raise SnncError(f"recursive_to: cannot move a {type(item).__name__} to {device}")
 
 
+OPTIONS = {"save_dir": "network.pt", "save_interval": None, "plot_config": None, "print_interval": None,
+           "test_interval": None, "plot_interval": None, "allow_gpu": True}
+
+
+def options(given: dict, defaults: dict) -> dict:
+    """``defaults`` updated by the keywords a pipeline was given (it ignores the others,
+    which its subclasses read)."""
+    return {name: given.get(name, default) for name, default in defaults.items()}
+
+
 class BasePipeline:
     """``BasePipeline(network, save_dir="network.pt", save_interval=None,
     plot_config={"data_step": True, "data_length": 100}, print_interval=None,
@@ -49,54 +59,55 @@ class BasePipeline:
     """
 
     def __init__(self, network, **kwargs) -> None:
+        settings = options(kwargs, OPTIONS)
         self.network = network
-        self.save_dir = kwargs.get("save_dir", "network.pt")
-        self.save_interval = kwargs.get("save_interval", None)
-        self.plot_config = kwargs.get("plot_config", dict(_DEFAULT_PLOTS))
+        self.save_dir, self.save_interval = settings["save_dir"], settings["save_interval"]
+        self.print_interval, self.test_interval = settings["print_interval"], settings["test_interval"]
+        self.plot_interval, self.allow_gpu = settings["plot_interval"], settings["allow_gpu"]
+        self.plot_config = settings["plot_config"] or dict(_DEFAULT_PLOTS)
         if "data_step" not in self.plot_config:
             raise SnncError(f"{type(self).__name__}: plot_config needs a 'data_step' entry "
                             f"(None: no layer monitors), got {sorted(self.plot_config)}")
         if self.plot_config["data_step"] is not None:
-            length = self.plot_config.get("data_length", _DEFAULT_PLOTS["data_length"])
-            for name, layer in network.layers.items():
-                network.add_monitor(Monitor(layer, "s", length), name=f"{name}_spikes")
-                if hasattr(layer, "v"):
-                    network.add_monitor(Monitor(layer, "v", length), name=f"{name}_voltages")
-        self.print_interval = kwargs.get("print_interval", None)
-        self.test_interval = kwargs.get("test_interval", None)
-        self.plot_interval = kwargs.get("plot_interval", None)
+            self._monitor_layers(self.plot_config.get("data_length", _DEFAULT_PLOTS["data_length"]))
         self.step_count = 0
         self.init_fn()
         self.clock = time.time()
-        self.allow_gpu = kwargs.get("allow_gpu", True)
-        use_gpu = self.allow_gpu and torch.cuda.is_available()
-        self.device = torch.device("cuda" if use_gpu else "cpu")
+        self.device = torch.device("cuda" if self.allow_gpu and torch.cuda.is_available() else "cpu")
         self.network.to(self.device)
+
+    def _monitor_layers(self, length: int) -> None:
+        """A window of the last ``length`` steps of every layer's spikes (and voltages)."""
+        for name, layer in self.network.layers.items():
+            recorded = ("s", "v") if hasattr(layer, "v") else ("s",)
+            for var in recorded:
+                kind = "spikes" if var == "s" else "voltages"
+                self.network.add_monitor(Monitor(layer, var, length), name=f"{name}_{kind}")
 
     def reset_state_variables(self) -> None:
         """Reset the network's state and the step count."""
         self.network.reset_state_variables()
         self.step_count = 0
 
-    @staticmethod
-    def _due(interval, count: int) -> bool:
-        return interval is not None and count % interval == 0
-
     def step(self, batch: Any, **kwargs) -> Any:
         """One step: ``step_(batch)``, then the interval work; returns ``step_``'s output."""
         self.step_count += 1
         batch = recursive_to(batch, self.device)
-        step_out = self.step_(batch, **kwargs)
-        if self._due(self.print_interval, self.step_count):
-            print(f"Iteration: {self.step_count} (Time: {time.time() - self.clock:.4f})")
-            self.clock = time.time()
-        if self._due(self.plot_interval, self.step_count):
-            self.plots(batch, step_out)
-        if self._due(self.save_interval, self.step_count):
-            self.network.save(self.save_dir)
-        if self._due(self.test_interval, self.step_count):
-            self.test()
-        return step_out
+        result = self.step_(batch, **kwargs)
+        tasks = ((self.print_interval, self._report), (self.plot_interval, lambda: self.plots(batch, result)),
+                 (self.save_interval, self._save), (self.test_interval, self.test))
+        for interval, task in tasks:
+            if interval is not None and self.step_count % interval == 0:
+                task()
+        return result
+
+    def _report(self) -> None:
+        now = time.time()
+        print(f"Iteration: {self.step_count} (Time: {now - self.clock:.4f})")
+        self.clock = now
+
+    def _save(self) -> None:
+        self.network.save(self.save_dir)
 
     def get_spike_data(self) -> dict[str, torch.Tensor]:
         """Each layer's recent spikes ``[T, B, *shape]`` from its ``"<layer>_spikes"`` monitor."""

@@ -7,31 +7,31 @@ from tqdm import tqdm
 
 from snnc.datasets import DataLoader
 from snnc.errors import SnncError
-from snnc.pipeline.base_pipeline import BasePipeline
+from snnc.pipeline.base_pipeline import BasePipeline, options
+
+LOADER_OPTIONS = {"num_epochs": 10, "batch_size": 1, "num_workers": 0, "pin_memory": True, "shuffle": True}
 
 
 class DataLoaderPipeline(BasePipeline):
     """``DataLoaderPipeline(network, train_ds, test_ds=None, num_epochs=10, batch_size=1,
     num_workers=0, pin_memory=True, shuffle=True, **BasePipeline options)``; subclasses
-    provide ``step_``."""
+    provide ``step_``. ``pin_memory`` applies only when the pipeline runs on a GPU."""
 
     def __init__(self, network, train_ds, test_ds=None, **kwargs) -> None:
         super().__init__(network, **kwargs)
         self.train_ds, self.test_ds = train_ds, test_ds
-        self.num_epochs = kwargs.get("num_epochs", 10)
-        self.batch_size = kwargs.get("batch_size", 1)
-        self.num_workers = kwargs.get("num_workers", 0)
-        self.pin_memory = kwargs.get("pin_memory", True)
-        self.shuffle = kwargs.get("shuffle", True)
+        for name, value in options(kwargs, LOADER_OPTIONS).items():
+            setattr(self, name, value)
+
+    def _loader(self) -> DataLoader:
+        return DataLoader(self.train_ds, batch_size=self.batch_size, shuffle=self.shuffle,
+                          num_workers=self.num_workers, pin_memory=self.pin_memory and self.device.type == "cuda")
 
     def train(self) -> None:
-        """``num_epochs`` passes over ``train_ds``, a fresh (reshuffled) loader each epoch."""
-        for epoch in range(self.num_epochs):
-            loader = DataLoader(self.train_ds, batch_size=self.batch_size, num_workers=self.num_workers,
-                                pin_memory=self.pin_memory and self.device.type == "cuda",
-                                shuffle=self.shuffle)
-            for batch in tqdm(loader, desc=f"Epoch {epoch + 1}/{self.num_epochs}",
-                              total=len(self.train_ds) // self.batch_size):
+        """``num_epochs`` passes over ``train_ds``, each with a fresh (reshuffled) loader."""
+        batches = len(self.train_ds) // self.batch_size
+        for epoch in range(1, self.num_epochs + 1):
+            for batch in tqdm(self._loader(), desc=f"Epoch {epoch}/{self.num_epochs}", total=batches):
                 self.step(batch)
 
     def test(self) -> None:
@@ -40,9 +40,10 @@ class DataLoaderPipeline(BasePipeline):
 
 class TorchVisionDatasetPipeline(DataLoaderPipeline):
     """Unsupervised runs over an image dataset whose items hold ``"encoded_image"``
-    (``[T, B, *shape]`` once batched): each step resets the network and runs it for
-    ``T`` steps with the images on ``input_layer`` (default ``"X"``). With a
-    ``pipeline_analyzer``, ``plots`` shows the summed input, spikes and voltages."""
+    (``[T, B, *shape]`` once batched): each step resets the network and runs all ``T``
+    steps of the batch on ``input_layer`` (default ``"X"``); ``step``'s keywords go to
+    ``network.run``. With a ``pipeline_analyzer``, ``plots`` shows the summed input of
+    the first step, the layers' spikes and voltages."""
 
     def __init__(self, network, train_ds, pipeline_analyzer=None, **kwargs) -> None:
         super().__init__(network, train_ds, None, **kwargs)
@@ -56,18 +57,17 @@ class TorchVisionDatasetPipeline(DataLoaderPipeline):
         pass
 
     def step_(self, batch: dict, **kwargs) -> None:
-        images = batch["encoded_image"]
+        spikes = batch["encoded_image"]
         self.network.reset_state_variables()
-        self.network.run({self.input_layer: images}, time=images.shape[0] * self.network.dt, **kwargs)
+        self.network.run({self.input_layer: spikes}, time=spikes.shape[0] * self.network.dt, **kwargs)
 
     def plots(self, batch: dict, *args) -> None:
-        analyzer = self.pipeline_analyzer
+        analyzer, step = self.pipeline_analyzer, self.step_count
         if analyzer is None:
             return
-        analyzer.plot_obs(batch["encoded_image"][0, ...].sum(0), step=self.step_count)
-        analyzer.plot_spikes(self.get_spike_data(), step=self.step_count)
-        voltages, thresholds = self.get_voltage_data()
-        analyzer.plot_voltages(voltages, thresholds, step=self.step_count)
+        analyzer.plot_obs(batch["encoded_image"][0, ...].sum(0), step=step)
+        analyzer.plot_spikes(self.get_spike_data(), step=step)
+        analyzer.plot_voltages(*self.get_voltage_data(), step=step)
         analyzer.finalize_step()
 
     def test_step(self) -> None:

@@ -13,12 +13,11 @@ steps=...)`` and appends the episode's reward to ``reward_list``.
 
 ``reward_delay=k`` hands the environment's reward to the network ``k`` steps late
 (zeros first). ``overlay_input=k > 1`` replaces a mono frame by a weighted sum of its
-last ``k`` frame differences (weights ``1/k .. 1``), times ``encode_factor``.
+last ``k`` frame differences (see :class:`FrameOverlay`), times ``encode_factor``.
 """
 from __future__ import annotations
 
 import collections
-import itertools
 
 import torch
 from tqdm import tqdm
@@ -26,7 +25,35 @@ from tqdm import tqdm
 from snnc.errors import SnncError
 from snnc.network.monitors import Monitor
 from snnc.network.nodes import AbstractInput
-from snnc.pipeline.base_pipeline import BasePipeline
+from snnc.pipeline.base_pipeline import BasePipeline, options
+
+ENV_OPTIONS = {"num_episodes": 100, "output": None, "render_interval": None, "reward_delay": None,
+               "overlay_input": 1, "percent_of_random_action": 0.0, "encode_factor": 1.0}
+FIRE = 1        # Atari's FIRE: forced after too many repeats of action 0 (NOOP)
+
+
+class FrameOverlay:
+    """The last ``k`` differences of a mono frame, ``max(previous - frame, 0)`` (the
+    first frame counts as its own difference ``k`` times), summed with weights
+    ``1/k, 2/k, ..., 1`` from the oldest to the newest."""
+
+    def __init__(self, k: int, device) -> None:
+        self.weights = torch.arange(1, k + 1, dtype=torch.float, device=device) / k
+        self.history: torch.Tensor | None = None
+        self.previous: torch.Tensor | None = None
+
+    def reset(self) -> None:
+        self.history = self.previous = None
+
+    def __call__(self, obs: torch.Tensor) -> torch.Tensor:
+        frame = obs.reshape(obs.shape[-2], obs.shape[-1]).to(self.weights.device)
+        if self.history is None:
+            self.history = frame.unsqueeze(-1).repeat(1, 1, len(self.weights))
+        else:
+            change = (self.previous - frame).clamp(min=0)
+            self.history = torch.cat((self.history[..., 1:], change.unsqueeze(-1)), dim=-1)
+        self.previous = frame.clone()
+        return (self.history * self.weights).sum(-1)
 
 
 class EnvironmentPipeline(BasePipeline):
@@ -38,45 +65,43 @@ class EnvironmentPipeline(BasePipeline):
 
     def __init__(self, network, environment, action_function=None, encoding=None, **kwargs) -> None:
         super().__init__(network, **kwargs)
-        self.episode = 0
-        self.env = environment
-        self.action_function, self.encoding = action_function, encoding
-        self.accumulated_reward = 0.0
-        self.reward_list: list = []
-        self.num_episodes = kwargs.get("num_episodes", 100)
-        self.output = kwargs.get("output", None)
-        self.render_interval = kwargs.get("render_interval", None)
-        self.reward_delay = kwargs.get("reward_delay", None)
+        settings = options(kwargs, ENV_OPTIONS)
+        self.env, self.action_function, self.encoding = environment, action_function, encoding
+        self.num_episodes, self.output = settings["num_episodes"], settings["output"]
+        self.render_interval, self.reward_delay = settings["render_interval"], settings["reward_delay"]
+        self.percent_of_random_action = settings["percent_of_random_action"]
+        self.encode_factor = settings["encode_factor"]
+        self.overlay_t = int(settings["overlay_input"])
         self.time = kwargs.get("time", int(network.dt))
-        self.overlay_t = int(kwargs.get("overlay_input", 1))
-        self.percent_of_random_action = kwargs.get("percent_of_random_action", 0.0)
-        self.encode_factor = kwargs.get("encode_factor", 1.0)
         self.random_action_after = kwargs.get("random_action_after", self.time)
-        if self.reward_delay is not None:
-            if int(self.reward_delay) < 1:
-                raise SnncError(f"EnvironmentPipeline: reward_delay must be >= 1, got {self.reward_delay}")
-            self.rewards = collections.deque([0.0] * int(self.reward_delay))
-        if self.overlay_t > 1:
-            self.overlay_time_effect = torch.arange(1, self.overlay_t + 1, dtype=torch.float,
-                                                    device=self.device) / self.overlay_t
-        self.overlay_start = True
+        if self.reward_delay is not None and int(self.reward_delay) < 1:
+            raise SnncError(f"EnvironmentPipeline: reward_delay must be >= 1, got {self.reward_delay}")
         self.inputs = [name for name, layer in network.layers.items() if isinstance(layer, AbstractInput)]
         if not self.inputs:
             raise SnncError("EnvironmentPipeline: the network has no Input layer to feed observations to")
-        self.action = torch.tensor(-1)
-        self.last_action = torch.tensor(-1)
-        self.action_counter = 0
-        self.voltage_record = self.threshold_value = self.reward_plot = None
-        self.first = True
+        self.overlay = FrameOverlay(self.overlay_t, self.device) if self.overlay_t > 1 else None
+        self.episode, self.reward_list = 0, []
         self._analyzer = None
+        self._new_episode()
         if self.output is not None:
-            if self.output not in network.layers:
-                raise SnncError(f"EnvironmentPipeline: output layer {self.output!r} is not in the network; "
-                                f"layers are {list(network.layers)}")
-            network.add_monitor(Monitor(network.layers[self.output], ["s"], time=self.time), self.output)
-            actions = getattr(getattr(environment, "action_space", None), "n", None)
-            width = actions if actions is not None else network.layers[self.output].n
-            self.spike_record = {self.output: torch.zeros((self.time, width), device=self.device)}
+            self._record_output(network, environment)
+
+    def _record_output(self, network, environment) -> None:
+        """A monitor of the output layer's spikes over each run, read into ``spike_record``."""
+        if self.output not in network.layers:
+            raise SnncError(f"EnvironmentPipeline: output layer {self.output!r} is not in the network; "
+                            f"layers are {list(network.layers)}")
+        network.add_monitor(Monitor(network.layers[self.output], ["s"], time=self.time), self.output)
+        width = getattr(getattr(environment, "action_space", None), "n", None) or network.layers[self.output].n
+        self.spike_record = {self.output: torch.zeros((self.time, width), device=self.device)}
+
+    def _new_episode(self) -> None:
+        """Reward, action history, reward queue and frame overlay back to an episode's start."""
+        self.accumulated_reward = 0.0
+        self.action, self.last_action, self.action_counter = torch.tensor(-1), torch.tensor(-1), 0
+        self.rewards = collections.deque([0.0] * int(self.reward_delay)) if self.reward_delay else None
+        if self.overlay is not None:
+            self.overlay.reset()
 
     @property
     def analyzer(self):
@@ -94,30 +119,29 @@ class EnvironmentPipeline(BasePipeline):
         pass
 
     def train(self, **kwargs) -> None:
-        """Run episodes until ``num_episodes``, each from a reset until ``done``."""
+        """Play episodes until ``num_episodes`` have been played."""
         while self.episode < self.num_episodes:
             self.reset_state_variables()
-            for _ in itertools.count():
-                obs, reward, done, info = self.env_step()
-                self.step((obs, reward, done, info), **kwargs)
-                if done:
-                    break
+            done = False
+            while not done:
+                transition = self.env_step()
+                self.step(transition, **kwargs)
+                done = transition[2]
             print(f"Episode: {self.episode} - accumulated reward: {self.accumulated_reward:.2f}")
             self.episode += 1
 
     # -- acting -------------------------------------------------------------------
-    def _choose(self):
-        """This step's action (see the module docstring)."""
-        n = self.env.action_space.n
-        if torch.rand(1) < self.percent_of_random_action:
-            return torch.randint(low=0, high=n, size=(1,))[0]
-        if self.action_counter > self.random_action_after:
-            if self.last_action == 0:
-                tqdm.write(f"Fire -> too many times {self.last_action} ")
-                return 1
-            tqdm.write(f"too many times {self.last_action} ")
-            return torch.randint(low=0, high=n, size=(1,))[0].item()
-        return self.action_function(self, output=self.output)
+    def _pick(self):
+        """The next action: random, forced variety, or the action function's choice."""
+        actions = self.env.action_space.n
+        explore = torch.rand(1) < self.percent_of_random_action     # drawn every step
+        if explore:
+            return torch.randint(low=0, high=actions, size=(1,))[0]
+        if self.action_counter <= self.random_action_after:
+            return self.action_function(self, output=self.output)
+        tqdm.write(f"action {int(self.last_action)} repeated {self.action_counter} times: "
+                   f"{'FIRE' if self.last_action == 0 else 'a random action'} instead")
+        return FIRE if self.last_action == 0 else torch.randint(low=0, high=actions, size=(1,))[0].item()
 
     def env_step(self):
         """Render (at ``render_interval``), act, step the environment; returns
@@ -127,10 +151,10 @@ class EnvironmentPipeline(BasePipeline):
             self.env.render()
         if self.action_function is not None:
             self.last_action = self.action
-            self.action = self._choose()
+            self.action = self._pick()
             self.action_counter = self.action_counter + 1 if self.last_action == self.action else 0
         obs, reward, done, info = self.env.step(self.action)
-        if self.reward_delay is not None:
+        if self.rewards is not None:
             self.rewards.append(reward)
             reward = self.rewards.popleft()
         self.accumulated_reward += reward
@@ -138,68 +162,50 @@ class EnvironmentPipeline(BasePipeline):
         return obs, reward, done, info
 
     # -- the network's step ---------------------------------------------------------
-    def _overlay(self, obs: torch.Tensor) -> torch.Tensor:
-        """The weighted sum of the last ``overlay_input`` frame differences."""
-        if self.overlay_start:
-            self.overlay_last_obs = obs.reshape(obs.shape[-2], obs.shape[-1]).clone().to(self.device)
-            self.overlay_buffer = torch.stack([self.overlay_last_obs] * self.overlay_t, dim=2)
-            self.overlay_start = False
-        else:
-            obs = obs.to(self.device)
-            change = torch.clamp(self.overlay_last_obs - obs, min=0)
-            self.overlay_last_obs = obs.clone()
-            self.overlay_buffer = torch.cat(
-                (self.overlay_buffer[:, :, 1:], change.reshape(change.shape[-2], change.shape[-1], 1)), dim=2)
-        return torch.sum(self.overlay_time_effect * self.overlay_buffer, dim=2) * self.encode_factor
+    def _encode(self, obs: torch.Tensor) -> torch.Tensor:
+        """The run's input for an observation: encoded, or repeated ``time`` times."""
+        if self.overlay is not None:
+            obs = self.overlay(obs) * self.encode_factor
+        if self.encoding is not None:
+            return self.encoding(obs.unsqueeze(0), self.time, device=self.device)
+        framed = obs[None, None]
+        return framed.expand(self.time, *framed.shape[1:]).to(self.device)
 
     def step_(self, gym_batch, **kwargs) -> None:
-        """Encode the observation, run the network with the reward, record the output."""
+        """Run the network on the encoded observation with the reward; record the output."""
         obs, reward, done, info = gym_batch
-        if self.overlay_t > 1:
-            obs = self._overlay(obs)
-        if self.encoding is None:
-            frames = obs.unsqueeze(0).unsqueeze(0)
-            frames = frames.repeat(self.time, *([1] * (frames.dim() - 1))).to(self.device)
-            inputs = {name: frames for name in self.inputs}
-        else:
-            inputs = {name: self.encoding(obs.unsqueeze(0), self.time, device=self.device)
-                      for name in self.inputs}
-        self.network.run(inputs=inputs, time=self.time, reward=reward, **kwargs)
+        data = self._encode(obs)
+        self.network.run(inputs={name: data for name in self.inputs}, time=self.time, reward=reward, **kwargs)
         if self.output is not None:
             self.spike_record[self.output] = self.network.monitors[self.output].get("s").float()
-        if done:
-            if self.network.reward_fn is not None:
-                self.network.reward_fn.update(accumulated_reward=self.accumulated_reward,
-                                              steps=self.step_count, **kwargs)
-            self.reward_list.append(self.accumulated_reward)
+        if not done:
+            return
+        if self.network.reward_fn is not None:
+            self.network.reward_fn.update(accumulated_reward=self.accumulated_reward, steps=self.step_count,
+                                          **kwargs)
+        self.reward_list.append(self.accumulated_reward)
 
     def reset_state_variables(self) -> None:
         """A new episode: environment and network reset, reward and action history cleared."""
         self.env.reset()
         self.network.reset_state_variables()
-        self.accumulated_reward = 0.0
         self.step_count = 0
-        self.overlay_start = True
-        self.action = torch.tensor(-1)
-        self.last_action = torch.tensor(-1)
-        self.action_counter = 0
-        if self.reward_delay is not None:
-            self.rewards = collections.deque([0.0] * int(self.reward_delay))
+        self._new_episode()
 
     def plots(self, gym_batch, *args) -> None:
-        """Per ``plot_config``: the observation (``obs_step``), spikes and voltages
-        (``data_step``), the reward curve at episode ends (``reward_eps``)."""
+        """Per ``plot_config``: every ``obs_step`` steps the observation, every
+        ``data_step`` steps the layers' spikes and voltages, at the end of every
+        ``reward_eps``-th episode the reward curve."""
         if self.plot_interval is None:
             return
         obs, reward, done, info = gym_batch
-        for key, every in self.plot_config.items():
-            if every is None or isinstance(every, bool) and not every:
-                continue
-            if key == "obs_step" and self.step_count % every == 0:
-                self.analyzer.plot_obs(obs[0, ...].sum(0))
-            elif key == "data_step" and self.step_count % every == 0:
-                self.analyzer.plot_spikes(self.get_spike_data())
-                self.analyzer.plot_voltages(*self.get_voltage_data())
-            elif key == "reward_eps" and done and self.episode % every == 0:
-                self.analyzer.plot_reward(self.reward_list)
+        due = {key: every for key, every in self.plot_config.items()
+               if every is not None and every is not False and key in ("obs_step", "data_step", "reward_eps")}
+        if "obs_step" in due and self.step_count % due["obs_step"] == 0:
+            self.analyzer.plot_obs(obs[0, ...].sum(0))
+        if "data_step" in due and self.step_count % due["data_step"] == 0:
+            self.analyzer.plot_spikes(self.get_spike_data())
+            self.analyzer.plot_voltages(*self.get_voltage_data())
+        if "reward_eps" in due and done and self.episode % due["reward_eps"] == 0:
+            self.analyzer.plot_reward(self.reward_list)
         self.analyzer.finalize_step()
