@@ -6,6 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash benchmarks/setup_oracles.sh
 venv=benchmarks/.venvs/bindsnet
-"$venv/bin/python" -m pip install --quiet numba networkx pytest hypothesis
+"$venv/bin/python" -m pip install --quiet numba networkx pytest hypothesis pytest-xdist
 "$venv/bin/python" -m pip install --quiet --no-deps -e .
 "$venv/bin/python" -m pytest -q -p no:cacheprovider -m "slow or not slow" tests/test_oracle_*.py "$@"
