@@ -216,11 +216,7 @@ class Program:
         if kwargs:                      # the usual call has none: nothing to check per call
             if network.reward_fn is not None and kwargs.get("reward") is not None:
                 kwargs["reward"] = network.reward_fn.compute(**kwargs)
-            checked = (tuple((key, type(getattr(c, "update_rule", None))) for key, c in network.connections.items()),
-                       tuple(k for k in ("reward", "a_plus", "a_minus") if kwargs.get(k) is not None))
-            if checked != self._reward_checked:     # warns once per rule set and keywords
-                check_reward(network, kwargs)
-                self._reward_checked = checked
+            self._reward_checked = check_reward(network, kwargs, self._reward_checked)
             structure, masks = prepare(network, steps, kwargs)
         if batch is not None and batch != network.batch_size:
             _batch_changes(network, batch)

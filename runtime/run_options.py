@@ -179,12 +179,17 @@ def rule_input(owner, var: str, kwargs: dict, batch: int) -> torch.Tensor:
     return tensor.clone()
 
 
-def check_reward(network, kwargs: dict) -> None:
+def check_reward(network, kwargs: dict, checked: tuple | None = None) -> tuple:
     """A reward (or ``a_plus`` / ``a_minus``) that no connection's rule reads is ignored
     with a warning (BindsNET ignores it silently; its own tests pass ``reward`` to every
-    rule)."""
+    rule). Returns what was checked (the connections' rule types and the keywords
+    given); given that again as ``checked``, it checks nothing (a per-step RL loop)."""
     from snnc.ir.schema import RULE_SCHEMAS
 
+    now = (tuple((name, type(getattr(c, "update_rule", None))) for name, c in network.connections.items()),
+           tuple(k for k in ("reward", "a_plus", "a_minus") if kwargs.get(k) is not None))
+    if now == checked:
+        return now
     for keyword in ("reward", "a_plus", "a_minus"):
         if kwargs.get(keyword) is None:
             continue
@@ -194,6 +199,7 @@ def check_reward(network, kwargs: dict) -> None:
             warn(f"run: {keyword}={kwargs[keyword]!r} is ignored: no connection's learning rule uses it "
                  "(reward-modulated rules do; this network's rules are "
                  f"{sorted({type(getattr(c, 'update_rule', None)).__name__ for c in network.connections.values()})})")
+    return now
 
 
 def _rule_name(connection):
