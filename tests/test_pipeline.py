@@ -316,3 +316,23 @@ def test_frame_overlay_weights_the_last_frame_differences():
     assert torch.allclose(outputs[-1], torch.tensor([[1 / 3, 1.0], [2 / 3, 1 / 3]]))
     overlay.reset()
     assert torch.allclose(overlay(frames[1].reshape(1, 1, 2, 2)), 2 * frames[1])
+
+
+def test_pipeline_steps_reuse_the_bound_program():
+    """After the first step, steps and episode resets neither lower nor compile again:
+    each run takes the program's repeated-run path (jit.STATS counts any lowering)."""
+    from snnc.runtime import jit
+
+    network = build(reward_fn=MovingAvgRPE)
+    pipeline = EnvironmentPipeline(network, StubEnv(), action_function=select_softmax, encoding=bernoulli,
+                                   output="Out", time=5, allow_gpu=False)
+    pipeline.reset_state_variables()
+    pipeline.step(pipeline.env_step())
+    before = jit.snapshot()
+    for _ in range(2 * EPISODE):
+        done = pipeline.step(pipeline.env_step()) or pipeline.env.t >= EPISODE
+        if done:
+            pipeline.reset_state_variables()
+    spent = jit.STATS.since(before)
+    assert (spent.seconds, spent.fresh, spent.loaded) == (0.0, 0, 0)
+    assert len(pipeline.reward_list) == 2
