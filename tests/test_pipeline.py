@@ -336,3 +336,23 @@ def test_pipeline_steps_reuse_the_bound_program():
     spent = jit.STATS.since(before)
     assert (spent.seconds, spent.fresh, spent.loaded) == (0.0, 0, 0)
     assert len(pipeline.reward_list) == 2
+
+
+def test_cue_reward_task_in_an_environment_pipeline():
+    """CueRewardSimulator's integer arrays go through the pipeline as they are; its
+    tensor rewards accumulate; the episode ends after ``epdur`` steps."""
+    from snnc.environment import CueRewardSimulator
+
+    torch.manual_seed(0)
+    network = Network()
+    network.add_layer(Input(n=24, shape=[1, 1, 24], traces=True), name="In")
+    network.add_layer(LIFNodes(n=2, refrac=0, traces=True), name="Out")
+    network.add_connection(Connection(network.layers["In"], network.layers["Out"], w=0.5 + torch.rand(24, 2),
+                                      update_rule=MSTDP, nu=0.1, wmin=0, wmax=2), source="In", target="Out")
+    env = CueRewardSimulator(seed=2, epdur=60, cuebits=20)
+    pipeline = EnvironmentPipeline(network, env, action_function=select_softmax, output="Out", time=3,
+                                   num_episodes=1, allow_gpu=False, plot_config={"data_step": None})
+    pipeline.train()
+    assert pipeline.step_count == 60 and len(pipeline.reward_list) == 1
+    judged = float(pipeline.reward_list[0])
+    assert judged == float(pipeline.accumulated_reward) and -6 <= judged <= 6

@@ -127,7 +127,7 @@ class EnvironmentPipeline(BasePipeline):
                 transition = self.env_step()
                 self.step(transition, **kwargs)
                 done = transition[2]
-            print(f"Episode: {self.episode} - accumulated reward: {self.accumulated_reward:.2f}")
+            print(f"Episode: {self.episode} - accumulated reward: {float(self.accumulated_reward):.2f}")
             self.episode += 1
 
     # -- acting -------------------------------------------------------------------
@@ -162,8 +162,10 @@ class EnvironmentPipeline(BasePipeline):
         return obs, reward, done, info
 
     # -- the network's step ---------------------------------------------------------
-    def _encode(self, obs: torch.Tensor) -> torch.Tensor:
-        """The run's input for an observation: encoded, or repeated ``time`` times."""
+    def _encode(self, obs) -> torch.Tensor:
+        """The run's input for an observation (a tensor or an array such as
+        ``CueRewardSimulator``'s): encoded, or repeated ``time`` times."""
+        obs = torch.as_tensor(obs, dtype=torch.float32) if not isinstance(obs, torch.Tensor) else obs
         if self.overlay is not None:
             obs = self.overlay(obs) * self.encode_factor
         if self.encoding is not None:
