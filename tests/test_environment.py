@@ -20,6 +20,8 @@ from snnc.environment import GymEnvironment  # noqa: E402
 class Frames(gym.Env):
     """2-D frames: frame t is 1 at cell (t mod 4, t mod 5); reward 3 - t; ends after 8 steps."""
 
+    metadata = {"render_modes": ["rgb_array"]}
+
     def __init__(self, render_mode=None):
         self.observation_space = gym.spaces.Box(0, 1, (4, 5), dtype=np.float32)
         self.action_space = gym.spaces.Discrete(2)
