@@ -356,3 +356,48 @@ def test_cue_reward_task_in_an_environment_pipeline():
     assert pipeline.step_count == 60 and len(pipeline.reward_list) == 1
     judged = float(pipeline.reward_list[0])
     assert judged == float(pipeline.accumulated_reward) and -6 <= judged <= 6
+
+
+def test_base_pipeline_intervals_and_batch_moves(capsys):
+    """``step`` runs ``step_`` on the batch (tensors moved, containers kept), then prints,
+    plots, saves and tests at their own intervals; missing hooks say which."""
+    import collections
+
+    from snnc.pipeline import BasePipeline
+    from snnc.pipeline.base_pipeline import recursive_to
+
+    calls = collections.Counter()
+
+    class Counting(BasePipeline):
+        def init_fn(self):
+            calls["init"] += 1
+
+        def step_(self, batch, **kwargs):
+            return batch["x"] * 2
+
+        def plots(self, batch, step_out):
+            calls["plots"] += 1
+            assert torch.equal(step_out, batch["x"] * 2)
+
+        def test(self):
+            calls["test"] += 1
+
+    pipeline = Counting(build(), print_interval=2, plot_interval=3, test_interval=4, allow_gpu=False,
+                        plot_config={"data_step": None})
+    for _ in range(12):
+        out = pipeline.step({"x": torch.ones(2), "meta": [1, "a"]})
+    assert torch.equal(out, 2 * torch.ones(2))
+    assert calls == {"init": 1, "plots": 4, "test": 3}
+    assert capsys.readouterr().out.count("Iteration:") == 6
+    Pair = collections.namedtuple("Pair", "a b")
+    moved = recursive_to({"p": Pair(torch.zeros(1), [torch.ones(1), 3]), "n": None}, torch.device("cpu"))
+    assert isinstance(moved["p"], Pair) and moved["p"].b[1] == 3 and moved["n"] is None
+    with pytest.raises(SnncError, match="cannot move a set"):
+        recursive_to({1, 2}, torch.device("cpu"))
+
+    class Bare(BasePipeline):
+        def init_fn(self):
+            pass
+
+    with pytest.raises(NotImplementedError, match="Bare must provide step_"):
+        Bare(build(), allow_gpu=False, plot_config={"data_step": None}).step({})
