@@ -130,17 +130,22 @@ class BasePipeline:
                             "when plot_config['data_step'] is not None")
         return monitor
 
+    # -- the subclass hooks (BindsNET's API): a pipeline provides those it uses; ``test``
+    # and ``plots`` are needed only when their interval is set
+    def _missing(self, hook: str):
+        raise NotImplementedError(f"{type(self).__name__} must provide {hook}()")
+
     def step_(self, batch: Any, **kwargs) -> Any:
-        raise NotImplementedError(f"{type(self).__name__} must provide step_()")
+        self._missing("step_")
 
     def train(self) -> None:
-        raise NotImplementedError(f"{type(self).__name__} must provide train()")
+        self._missing("train")
 
     def test(self) -> None:
-        raise NotImplementedError(f"{type(self).__name__} must provide test()")
+        self._missing("test")
 
     def init_fn(self) -> None:
-        raise NotImplementedError(f"{type(self).__name__} must provide init_fn()")
+        self._missing("init_fn")
 
     def plots(self, batch: Any, step_out: Any) -> None:
-        raise NotImplementedError(f"{type(self).__name__} must provide plots()")
+        self._missing("plots")

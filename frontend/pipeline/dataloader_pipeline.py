@@ -34,9 +34,6 @@ class DataLoaderPipeline(BasePipeline):
             for batch in tqdm(self._loader(), desc=f"Epoch {epoch}/{self.num_epochs}", total=batches):
                 self.step(batch)
 
-    def test(self) -> None:
-        raise NotImplementedError(f"{type(self).__name__} must provide test()")
-
 
 class TorchVisionDatasetPipeline(DataLoaderPipeline):
     """Unsupervised runs over an image dataset whose items hold ``"encoded_image"``
