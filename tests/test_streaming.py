@@ -24,9 +24,10 @@ def _copy_into(dst, row, src):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.bool_, np.uint8, np.int32, np.float64])
-@pytest.mark.parametrize("n", [0, 1, 7, 8, 31, 33, 1001])
+@pytest.mark.parametrize("n", [0, 1, 7, 8, 31, 33, 63, 64, 65, 300, 1001])
 def test_stream_row_writes_exactly_the_row(dtype, n):
-    """Head (up to a 32-byte boundary), streamed body and tail: every element, no other."""
+    """Head (up to a cache-line boundary), streamed whole lines and tail, or a plain copy
+    of a short row: every element, no other."""
     generator = np.random.default_rng(n)
     for offset in range(3):                          # rows starting off the 32-byte grid
         src = (generator.random(n) * 10).astype(dtype)
@@ -35,8 +36,8 @@ def test_stream_row_writes_exactly_the_row(dtype, n):
         _copy_into(dst, 1, src)
         assert np.array_equal(dst[1], src)
         assert not dst[0].any() and not dst[2].any()
-    flat = np.zeros(3 * n + 5, dtype)
-    for start in range(5):                           # every alignment of the destination
+    flat = np.zeros(3 * n + 17, dtype)
+    for start in range(17):                          # alignments of the destination
         flat[:] = 0
         _copy_into(flat[start:start + 2 * n].reshape(2, n), 1, src)
         assert np.array_equal(flat[start + n:start + 2 * n], src)

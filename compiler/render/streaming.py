@@ -9,11 +9,19 @@ per step): 128 MB of rows take 14.2 ms with ordinary stores and 6.2 ms streamed;
 streams only runs whose recordings total at least ``STREAM_MIN_BYTES``.
 
 ``stream_row(dst, src)`` copies a contiguous 1-D row: ordinary stores up to the first
-32-byte boundary of ``dst``, then aligned 32-byte non-temporal vector stores (LLVM's
-``!nontemporal`` store: ``vmovntps`` with AVX), then ordinary stores for the tail. The
-values written are exactly ``src``'s. Streaming stores are weakly ordered, so a thread
-that streamed calls ``stream_fence()`` (``sfence`` on x86, which orders them; a
-sequentially consistent fence elsewhere) before its rows are read elsewhere. Generated numba modules import both.
+cache-line (64-byte) boundary of ``dst``, then each whole line as two 32-byte
+non-temporal vector stores (LLVM's ``!nontemporal`` store: ``vmovntps`` with AVX), then
+ordinary stores for the part of the last line the row ends in. Only whole lines are
+streamed: a line that a row shares with its neighbour row (written by a loop much
+later) would otherwise be flushed half-written, which the memory controller completes
+with a read: rows of 100 float32 then took 85 ms for 128 MB streamed to half lines
+against 12 ms to whole lines only and 41 ms with ordinary stores (64 samples × 5000
+steps; rows of 1000 float32: 6.4, 6.7 and 14.6 ms). Rows under ``STREAM_ROW_BYTES``
+hold too few whole lines to gain and are copied plainly (100 uint8: 11 ms plain against
+30 ms streamed). The values written are exactly ``src``'s. Streaming stores are weakly
+ordered, so a thread that streamed calls ``stream_fence()`` (``sfence`` on x86, which
+orders them; a sequentially consistent fence elsewhere) before its rows are read
+elsewhere. Generated numba modules import both.
 """
 from __future__ import annotations
 
@@ -25,7 +33,9 @@ from numba.core import types
 from numba.core.extending import intrinsic
 
 STREAM_MIN_BYTES = 32 << 20
+STREAM_ROW_BYTES = 256
 VECTOR_BYTES = 32
+LINE_BYTES = 64
 X86 = platform.machine().lower() in ("x86_64", "amd64", "i686", "x86")
 
 
@@ -69,20 +79,22 @@ def stream_fence(typingctx):
 @njit(inline="always", nogil=True)
 def stream_row(dst, src):
     """``dst[:] = src`` for contiguous 1-D arrays of one dtype, bypassing the caches
-    where ``dst`` is 32-byte aligned."""
+    for the whole cache lines of ``dst``."""
     n = dst.shape[0]
     size = dst.itemsize
+    if n * size < STREAM_ROW_BYTES:
+        for j in range(n):
+            dst[j] = src[j]
+        return
+    head = min(n, ((-dst.ctypes.data) % LINE_BYTES) // size)     # before the first line
+    stop = head + (n - head) * size // LINE_BYTES * (LINE_BYTES // size)
+    for j in range(head):
+        dst[j] = src[j]
     width = VECTOR_BYTES // size
-    j = 0
-    while j < n and (dst.ctypes.data + j * size) % VECTOR_BYTES != 0:
-        dst[j] = src[j]
-        j += 1
-    while j + width <= n:
+    for j in range(head, stop, width):
         _stream_vector(dst, j, src)
-        j += width
-    while j < n:
+    for j in range(stop, n):
         dst[j] = src[j]
-        j += 1
 
 
 __all__ = ["STREAM_MIN_BYTES", "stream_fence", "stream_row"]
