@@ -205,6 +205,7 @@ class NumbaEmitter(ScheduleEmitter):
             f"from numba import {', '.join(imports)}",
             *([f"from snnc.compiler.render.half import {', '.join(decoders)}"] if decoders else []),
             *(["from snnc.compiler.render.hashing import uniform_hash"] if "uniform_hash(" in source else []),
+            *(["from snnc.compiler.render.nonzero import list_nonzero"] if "list_nonzero(" in source else []),
             *(["from snnc.compiler.render.streaming import STREAM_MIN_BYTES, stream_fence, stream_row"]
               if "stream_row(" in source else []),
             "",

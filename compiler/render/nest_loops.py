@@ -10,9 +10,10 @@ Strategies (the nest says *what*; these say *how*):
   guard once, then add into the output over the remaining domains. Event-driven
   propagation is this: only the rows of sources that spiked are visited.
 * **rows** (a scatter whose body is ``out[b, j] += g * W[i, j]`` over one contiguous
-  domain): gather the active rows first (without a branch: every row is written at the
-  list's end, which advances only past active ones, so no mispredicted branch per
-  row), then add them ``ROWS_PER_PASS`` at a time,
+  domain): gather the active rows first (a row of 1-byte spikes eight at a time with
+  :func:`~snnc.compiler.render.nonzero.list_nonzero`; other rows without a branch:
+  every row is written at the list's end, which advances only past active ones, so no
+  mispredicted branch per row), then add them ``ROWS_PER_PASS`` at a time,
   associated exactly as one at a time (bit-identical, 1.7x faster on wide rows), or
   split them into ``PARALLEL_PARTS`` parts summed on the cores.
 * **uniform sum** (``out[b, j] += g[b, i] * where(i == j, w_diag, w_off)``, uniform
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 
 from snnc.compiler.nest import (BATCH, Domain, Nest, Operand, Read, batch_size_code,
                                 needs_bounds_check, product_factors, reads_in)
+from snnc.compiler.render.nonzero import ONE_BYTE_DTYPES
 from snnc.compiler.render.scalar import ScalarExpr
 
 ROWS_PER_PASS = 4
@@ -232,9 +234,26 @@ class LoopNestRenderer:
                 body = [self.loop(domain), *["    " + line for line in body]]
         return body
 
+    def spike_row(self, read: Read, domain: str) -> str | None:
+        """``ref[<bound indices>, :stop]``, the 1-D row of 1-byte elements that ``read``
+        walks along ``domain`` (its last index, from 0; the others bound), for
+        :func:`~snnc.compiler.render.nonzero.list_nonzero`; None for any other read."""
+        operand, extent = self.operands[read.role], self.domains[domain]
+        if operand.dtype not in ONE_BYTE_DTYPES or operand.decode or operand.table or operand.scalar \
+                or (operand.flat and len(read.indices) > 2) or read.indices[-1:] != (domain,) \
+                or not all(index in self.bound for index in read.indices[:-1]) \
+                or self.bound_code(extent.start) != "0" or extent.dependent \
+                or needs_bounds_check(read, operand, self.domains):
+            return None
+        prefix = [self.code(index, raw=True) for index in read.indices[:-1]]
+        return f"{operand.ref}[{', '.join([*prefix, ':' + self.bound_code(extent.stop)])}]"
+
     def gather_list(self, domain: str, indices: str, count: str) -> list[str]:
         """Collect the values of ``domain`` where the guard is non-zero (the other guard
         domains bound) into ``indices[:count]``, for :meth:`scatter`."""
+        row = self.spike_row(self.guard_read(), domain)
+        if row is not None:
+            return [f"{count} = list_nonzero({row}, {indices})"]
         return [f"{count} = 0", self.loop(self.domains[domain]),      # branch-free, as in rows
                 f"    {indices}[{count}] = {domain}",
                 f"    {count} += {self.value(self.guard_read())} != 0"]
@@ -322,11 +341,16 @@ class LoopNestRenderer:
         extent = self.bound_code(self.domains[row].stop)
         declarations = [f"{active} = np.empty({extent}, np.int64)",
                         f"{values} = np.empty({extent}, np.float32)"]
-        lines = ["count = 0", f"for {row} in range({extent}):",     # branch-free: each row is
-                 f"    value = {self.value(guard)}",                      # written, kept if active
-                 f"    {active}[count] = {row}",
-                 f"    {values}[count] = value",
-                 "    count += value != 0"]
+        spikes = self.spike_row(guard, row)
+        if spikes is not None:
+            lines = [f"count = list_nonzero({spikes}, {active})", f"for n_{row} in range(count):",
+                     f"    {row} = {active}[n_{row}]", f"    {values}[n_{row}] = {self.value(guard)}"]
+        else:
+            lines = ["count = 0", f"for {row} in range({extent}):",     # branch-free: each row is
+                     f"    value = {self.value(guard)}",                      # written, kept if active
+                     f"    {active}[count] = {row}",
+                     f"    {values}[count] = value",
+                     "    count += value != 0"]
         out_read = reads_in(self.nest.output)[0]
         target = self.operands[out_read.role].ref
         width = self.bound_code(self.domains[column].stop)
