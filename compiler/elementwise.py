@@ -42,6 +42,9 @@ class Symbol:
     ``per_neuron``), ``step`` (a run's mask for every sample, ``[T, n]`` when
     ``per_step``, else ``[1, n]``) or ``local`` (a temporary). A state with ``window``
     ``W > 0`` is a per-neuron history ``[B, W, n]``, used only through ``wdot`` / ``push``.
+    ``integral``: a state stored as bool or integers (spikes), whose sums a scalar
+    rendering may count in integers (exactly what float32 sums of them give while the
+    total stays under 2**24).
     """
 
     kind: Literal["state", "arg", "random", "step", "local"]
@@ -50,6 +53,7 @@ class Symbol:
     shared: bool = False
     per_step: bool = False
     window: int = 0
+    integral: bool = False
 
     def step_row(self) -> str:
         return "t" if self.per_step else "0"

@@ -90,7 +90,8 @@ class NumbaEmitter(ScheduleEmitter):
             return None
         indices = f"{self.plan.prefixes[edge]}_fired_{len(self.scratch)}"
         self.scratch.append(f"{indices} = np.empty({renderer.bound_code(renderer.domains[free].stop)}, np.int64)")
-        body = [*renderer.gather_list(free, indices, "fired"), *renderer.scatter({free: (indices, "fired")})]
+        body = [*renderer.gather_list(free, indices, "fired"),
+                *renderer.scatter({free: (indices, "fired")}, unswitch=True)]
         return body if per_sample else [renderer.loop(nest.domain("b")), *indent(body, 1)]
 
     def emit_external(self, op: ScheduledOp) -> list[str]:
@@ -126,9 +127,20 @@ class NumbaEmitter(ScheduleEmitter):
             elif kind == "row":
                 lines += self.per_sample(spikes, render_row(stage, symbols, f"{spikes}.shape[1]"))
             else:
-                lines += [f"for j in range({spikes}.shape[1]):",
-                          *indent(render_shared(stage, symbols, spikes), 1)]
+                lines += self.shared_stage(stage, symbols, spikes)
         return lines
+
+    @staticmethod
+    def shared_stage(stage: list[str], symbols, spikes: str) -> list[str]:
+        """A shared stage's loop over neurons; one that sums over the samples has a
+        second rendering for a batch of one (the same sums, in a loop over neurons that
+        vectorises), chosen at run time."""
+        loop = f"for j in range({spikes}.shape[1]):"
+        generic = [loop, *indent(render_shared(stage, symbols, spikes), 1)]
+        if "sum_b(" not in "\n".join(stage):
+            return generic
+        single = [loop, *indent(render_shared(stage, symbols, spikes, samples="1"), 1)]
+        return [f"if {spikes}.shape[0] == 1:", *indent(single, 1), "else:", *indent(generic, 1)]
 
     def inline_terms(self, edges, taken: frozenset[str]) -> tuple[list[str], list[str]] | None:
         """The rule terms of ``edges`` for the body of their target's loop over neurons

@@ -83,7 +83,8 @@ class BufferPlan:
                 continue
             if spec.role == "state":
                 symbols[spec.var] = Symbol("state", spec.name, shared=len(spec.shape) == 1,
-                                           window=spec.shape[1] if len(spec.shape) == 3 else 0)
+                                           window=spec.shape[1] if len(spec.shape) == 3 else 0,
+                                           integral=spec.dtype in INTEGRAL_DTYPES)
             elif spec.role == "arg":
                 symbols[spec.var] = Symbol("arg", spec.name,
                                            per_neuron=len(spec.shape) == 1 and spec.name not in self.kernels)
@@ -114,6 +115,9 @@ def _prefixes(ir: nx.DiGraph) -> dict[Key, str]:
         taken.add(prefix)
         prefixes[owner] = prefix
     return prefixes
+
+
+INTEGRAL_DTYPES = ("bool", "uint8", "int8", "int16", "int32", "int64")
 
 
 def dtype_name(dtype: torch.dtype) -> str:

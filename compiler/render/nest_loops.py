@@ -212,17 +212,36 @@ class LoopNestRenderer:
         return [*start, self.loop(i), f"    {self.loop(j)}", f"        {add}"]
 
     # -- scatter ---------------------------------------------------------------------
-    def scatter(self, listed: dict[str, tuple[str, str]] | None = None) -> list[str]:
+    def scatter(self, listed: dict[str, tuple[str, str]] | None = None, unswitch: bool = False) -> list[str]:
         """Guard-outer loops adding straight into the output (``add`` nests), or assigning
         it where the guard is non-zero (``assign`` nests without a reduction).
         ``listed``: guard domains visited through a list of the indices where the guard
-        is non-zero, ``{domain: (indices array, count)}`` (:meth:`gather_list`)."""
+        is non-zero, ``{domain: (indices array, count)}`` (:meth:`gather_list`).
+        ``unswitch``: an expression ``where(nonzero(c[...]), a, e)`` whose ``c`` the
+        inner loops walk (a clamped rule term's ``s_post``, mostly silent) is rendered
+        twice: ``e`` alone where ``c`` is zero all along those loops (counted first), so
+        that they vectorise without a branch per element; the whole where not."""
+        nest = self.nest
+        guard = self.guard_read()
+        rest = [d for d in nest.domains if d.name not in guard.indices]
+        quiet = self.quiet_form(rest) if unswitch else None
+        body = self.scatter_loops(nest.expression, listed)
+        if quiet is None:
+            return body
+        condition, otherwise = quiet
+        walked = [self.domains[i] for i in condition.indices if i not in self.bound]
+        return ["spiking_later = 0", *self.loops(walked, [f"spiking_later += {self.value(condition)} != 0"]),
+                "if spiking_later == 0:", *["    " + line for line in self.scatter_loops(otherwise, listed)],
+                "else:", *["    " + line for line in body]]
+
+    def scatter_loops(self, expression: str, listed: dict[str, tuple[str, str]] | None) -> list[str]:
+        """The loops of :meth:`scatter` storing ``expression``."""
         nest = self.nest
         guard = self.guard_read()
         outer = [self.domains[i] for i in guard.indices]
         rest = [d for d in nest.domains if d.name not in guard.indices]
         output = self.element(reads_in(nest.output)[0])
-        expression = self.code(nest.expression, {guard.text: "g"})
+        expression = self.code(expression, {guard.text: "g"})
         store = f"{output} = {expression}" if nest.combine == "assign" else f"{output} += {expression}"
         body = [f"g = {self.value(guard)}", "if g != 0:", *["    " + line for line in self.loops(rest, [store])]]
         for domain in reversed([d for d in outer if d.name not in self.bound]):
@@ -233,6 +252,26 @@ class LoopNestRenderer:
             else:
                 body = [self.loop(domain), *["    " + line for line in body]]
         return body
+
+    def quiet_form(self, rest: list[Domain]) -> tuple[Read, str] | None:
+        """``(c, e)`` when the expression is ``where(nonzero(c[...]), a, e)``, ``c`` a read
+        of another buffer indexed by bound domains and at least one of ``rest`` (the
+        domains the inner loops walk); else None."""
+        node = ast.parse(self.nest.expression, mode="eval").body
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "where"
+                and len(node.args) == 3):
+            return None
+        test = node.args[0]
+        if not (isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and test.func.id == "nonzero"
+                and len(test.args) == 1 and isinstance(test.args[0], ast.Subscript)):
+            return None
+        condition = reads_in(ast.unparse(test.args[0]))[0]
+        walked = {d.name for d in rest if d.name not in self.bound}
+        if condition.role == self.nest.output_role or condition.role not in self.operands \
+                or not all(i in self.bound or i in walked for i in condition.indices) \
+                or not walked & set(condition.indices):
+            return None
+        return condition, ast.unparse(node.args[2])
 
     def spike_row(self, read: Read, domain: str) -> str | None:
         """``ref[<bound indices>, :stop]``, the 1-D row of 1-byte elements that ``read``

@@ -156,21 +156,40 @@ def _reduction_loops(parsed: list[ast.Assign], symbols: dict[str, Symbol], funct
             if isinstance(call, ast.Call) and call.func.id == function and ast.unparse(call) not in replaced:
                 total = f"{function}{len(replaced)}"
                 replaced[ast.unparse(call)] = total
+                counted = _counted(call.args[0], symbols)
+                if counted is not None:                 # integers: a short dependency chain
+                    lines += [f"count_{total} = 0", f"for {index} in range({extent}):",
+                              f"    count_{total} += {scalar(counted, symbols, direct=direct)}",
+                              f"{total} = float32(count_{total})"]
+                    continue
                 term = scalar(call.args[0], symbols, direct=direct)
                 lines += [f"{total} = float32(0.0)", f"for {index} in range({extent}):",
                           f"    {total} += {term}"]
     return lines, replaced
 
 
-def render_shared(statements: list[str], symbols: dict[str, Symbol], batch: str) -> list[str]:
+def _counted(node: ast.AST, symbols: dict[str, Symbol]) -> ast.AST | None:
+    """The state of ``to_float(s)`` when ``s`` is an integral state (spikes): its sums
+    and running sums are counted in integers, equal to the float32 ones; else None."""
+    if isinstance(node, ast.Call) and node.func.id == "to_float" and len(node.args) == 1 \
+            and isinstance(node.args[0], ast.Name):
+        symbol = symbols.get(node.args[0].id)
+        if symbol is not None and symbol.kind == "state" and symbol.integral and not symbol.window:
+            return node.args[0]
+    return None
+
+
+def render_shared(statements: list[str], symbols: dict[str, Symbol], batch: str,
+                  samples: str | None = None) -> list[str]:
     """Scalar code for neuron ``j`` of a shared stage: each ``sum_b(e)`` is a loop over
-    the samples of ``batch`` reading per-sample state directly; shared state is
-    loaded, updated and stored once."""
+    the samples of ``batch`` (``samples`` of them when given, e.g. ``"1"``: a loop a
+    compiler removes, so that the loop over ``j`` vectorises) reading per-sample state
+    directly; shared state is loaded, updated and stored once."""
     parsed = parse(statements)
     shared = _states(statements, symbols, shared=True)
     per_sample = frozenset(_states(statements, symbols, shared=False))
     lines = [f"{name} = {element(symbols[name])}" for name in shared if read_before_written(name, parsed)]
-    sums, replaced = _reduction_loops(parsed, symbols, "sum_b", "b", f"{batch}.shape[0]", per_sample)
+    sums, replaced = _reduction_loops(parsed, symbols, "sum_b", "b", samples or f"{batch}.shape[0]", per_sample)
     return lines + sums + _assignments(parsed, symbols, shared, replaced)
 
 
@@ -209,14 +228,18 @@ def render_row(statements: list[str], symbols: dict[str, Symbol], width: str) ->
     ranks = [call for assign in per_neuron for call in ast.walk(assign.value)
              if isinstance(call, ast.Call) and call.func.id == "rank_n"]
     body = [f"{name} = {element(symbols[name])}" for name in states if read_before_written(name, per_neuron)]
+    counted = [_counted(call.args[0], symbols) for call in ranks]
     for k, call in enumerate(ranks):
         replaced[ast.unparse(call)] = f"rank{k}"
-        lines.append(f"running{k} = float32(0.0)")
+        lines.append(f"running{k} = {'0' if counted[k] is not None else 'float32(0.0)'}")
     written = set()
     for assign in per_neuron:
         for k, call in enumerate(ranks):
             if any(node is call for node in ast.walk(assign.value)):
-                body += [f"rank{k} = running{k}", f"running{k} += {scalar(call.args[0], symbols)}"]
+                if counted[k] is not None:
+                    body += [f"rank{k} = float32(running{k})", f"running{k} += {scalar(counted[k], symbols)}"]
+                else:
+                    body += [f"rank{k} = running{k}", f"running{k} += {scalar(call.args[0], symbols)}"]
         target = assign.targets[0].id
         _check_target(symbols, target)
         written.add(target)
