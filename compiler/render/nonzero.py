@@ -10,9 +10,12 @@ the others, the non-zero bytes become one high bit each
 (``((w & 0x7f..) + 0x7f..) | w) & 0x80..``) and are visited lowest first by their
 trailing-zero count (~0.25 µs for the same row). The list is the same, in the same
 ascending order, as the element-wise one. A row whose elements are not adjacent in
-memory (stride other than 1) is listed element by element.
+memory (stride other than 1), or any row on a big-endian machine (where a word's first
+byte is its highest), is listed element by element.
 """
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 from llvmlite import ir
@@ -24,6 +27,7 @@ from numba.core.extending import intrinsic
 LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
 ONE = np.uint64(1)
 ONE_BYTE_DTYPES = ("bool", "uint8", "int8")
+WORDWISE = sys.byteorder == "little"
 
 
 @intrinsic
@@ -48,7 +52,7 @@ def list_nonzero(row, indices):
     order and return how many there are. ``row``: 1-D, 1-byte elements."""
     n = row.shape[0]
     count = 0
-    if row.strides[0] != 1:
+    if not WORDWISE or row.strides[0] != 1:
         for i in range(n):
             indices[count] = i
             count += row[i] != 0
