@@ -66,9 +66,9 @@ def _network(input_dtype: torch.dtype):
     return network, {"X": spikes.to(input_dtype)}
 
 
-@pytest.mark.parametrize("input_dtype", [torch.bool, torch.uint8, torch.float32])
+@pytest.mark.parametrize("input_dtype", [torch.uint8, torch.float32])
 def test_generated_code_lists_one_byte_spike_rows(input_dtype):
-    """Bool and uint8 inputs and the LIF layer's bool spikes are listed with
+    """uint8 inputs and the LIF layer's bool spikes are listed with
     ``list_nonzero``; float32 inputs element by element. Spikes equal torch's."""
     results = {}
     for backend in ("torch", "numba"):

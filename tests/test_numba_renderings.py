@@ -33,7 +33,7 @@ def _winner_take_all(batch: int) -> tuple[Network, dict[str, torch.Tensor]]:
     return network, {"X": spikes}
 
 
-@pytest.mark.parametrize("batch", [1, 3])
+@pytest.mark.parametrize("batch", [1, pytest.param(3, marks=pytest.mark.slow)])
 def test_diehl_and_cook_renderings_equal_torch(batch):
     results, sources = {}, {}
     for backend in ("torch", "numba"):
