@@ -18,6 +18,7 @@ from snnc.compiler.ops import LAYER_OPS
 from snnc.compiler.order import edge_label
 from snnc.compiler.render.half import DECODERS
 from snnc.compiler.render.nest_loops import LoopNestRenderer
+from snnc.compiler.render.nest_rows import RowsRenderer
 from snnc.ir.schema import ScheduledOp
 
 
@@ -59,7 +60,7 @@ class NumbaEmitter(ScheduleEmitter):
         scatter where there is a guard, else gather (along the rows for the column sums
         of a row-major matrix)."""
         per_sample = self.is_per_sample(nest)
-        renderer = LoopNestRenderer(nest, operands, bound=frozenset({"b"}) if per_sample else frozenset())
+        renderer = RowsRenderer(nest, operands, bound=frozenset({"b"}) if per_sample else frozenset())
         if per_sample and renderer.rows_pattern() is not None:
             parallel = isinstance(edge, tuple) and edge_label(edge) in self.ir.graph["loop_nest"]["parallel_rows"]
             self.uses_prange |= parallel

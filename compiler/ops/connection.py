@@ -377,7 +377,7 @@ def to_uniform(nest: Nest) -> Nest:
     """The dense propagation nest over uniform weights: every ``w[i, j]`` is ``w_off``
     but where ``i == j``, ``w_diag`` (lateral inhibition ``c·(1 - I)``, the guide's
     recurrent ``0.025·(I - 1)``). No weight is read from memory; the numba renderer
-    sums the sources once per sample (:meth:`LoopNestRenderer.uniform_sum`), equal to
+    sums the sources once per sample (:meth:`~snnc.compiler.render.nest_rows.RowsRenderer.uniform_sum`), equal to
     the dense rows up to float rounding."""
     weight = next(r for r in nest.reads() if r.role == "w")
     row, column = weight.indices
