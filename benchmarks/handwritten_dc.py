@@ -196,6 +196,12 @@ class HandWritten:
         reset(self.x_pre, self.s_pre, self.v_e, self.r_e, self.x_e, self.s_e, self.v_i, self.r_i, self.s_i)
 
 
+def learned_weights(network) -> torch.Tensor:
+    """``X -> Ae``'s weight matrix (a feature pipeline's Weight, or a Connection's ``w``)."""
+    learned = network.connections[("X", "Ae")]
+    return learned.feature_index["weight"].value if hasattr(learned, "feature_index") else learned.w
+
+
 def check(network, hand: HandWritten, rasters: list[torch.Tensor], seed: int) -> tuple[int, float]:
     """Run the same samples through both with the same one-spike numbers; returns the
     steps whose excitatory spikes differ and the largest weight difference."""
@@ -210,9 +216,7 @@ def check(network, hand: HandWritten, rasters: list[torch.Tensor], seed: int) ->
         ours = monitor.get("s").view(STEPS, -1).numpy()
         differing += int((ours != hand.rec[1]).any(axis=1).sum())
         network.reset_state_variables()
-    learned = network.connections[("X", "Ae")]
-    w = learned.feature_index["weight"].value if hasattr(learned, "feature_index") else learned.w
-    return differing, float(np.abs(w.detach().numpy() - hand.w).max())
+    return differing, float(np.abs(learned_weights(network).detach().numpy() - hand.w).max())
 
 
 def main() -> None:
@@ -224,9 +228,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     network = workloads.dc_network(workloads.snnc_api(), 100, STEPS)
-    learned = network.connections[("X", "Ae")]
-    w = learned.feature_index["weight"].value if hasattr(learned, "feature_index") else learned.w
-    hand = HandWritten(w)
+    hand = HandWritten(learned_weights(network))
     rasters, source = workloads.dc_samples(args.check + args.samples, STEPS, seed=args.seed)
     differing, largest = check(network, hand, rasters[:args.check], args.seed + 1000)
     print(f"check over {args.check} samples ({source}): {differing} of {args.check * STEPS} steps with "
