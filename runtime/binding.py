@@ -122,5 +122,5 @@ class Bound:
     randoms: list[tuple[int, tuple]] = field(default_factory=list)
     masks: list[tuple[int, object, str, tuple]] = field(default_factory=list)
     run_values: list[tuple[int, object, str]] = field(default_factory=list)
-    shapes: dict[tuple[int, int], list[tuple[int, ...]]] = field(default_factory=dict)
+    per_call: dict[tuple[int, int], object] = field(default_factory=dict)  # (batch, steps) -> CallBuffers
     graphs: object = None               # torch on CUDA: the runs captured as CUDA graphs

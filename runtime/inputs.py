@@ -6,6 +6,7 @@ import math
 import numpy as np
 import torch
 
+from snnc.changes import CHANGES
 from snnc.errors import SnncError
 
 
@@ -52,23 +53,30 @@ def _not_finite(tensor: torch.Tensor) -> bool:
     return not bool(torch.isfinite(tensor).all())
 
 
-def normalize_inputs(network, inputs, steps: int, device: torch.device
+def normalize_inputs(network, inputs, steps: int, device: torch.device, known: dict | None = None
                      ) -> tuple[dict[str, torch.Tensor], int | None]:
-    """Every input as a contiguous ``[steps, B, n]`` tensor, and the common batch size."""
+    """Every input as a contiguous ``[steps, B, n]`` tensor, and the common batch size.
+
+    ``known`` (a caller's dict, kept between calls) remembers the ``[T, B, n]`` layout
+    of each input name, shape and dtype already checked while the network has not
+    changed (``snnc.changes``), so a loop's later calls only reshape."""
     if not isinstance(inputs, dict):
         raise SnncError(f"run: inputs must be a dict of layer name -> tensor, got {type(inputs).__name__}")
     shaped: dict[str, torch.Tensor] = {}
     batch = None
     for name, tensor in inputs.items():
-        if name not in network.layers:
-            raise SnncError(f"input {name!r}: no layer of that name; layers are {list(network.layers)}")
-        if not isinstance(tensor, torch.Tensor):
-            raise SnncError(f"input {name!r}: expected a torch.Tensor, got {type(tensor).__name__}")
-        if tensor.is_complex() or tensor.dtype in (torch.int8, torch.int16):
-            raise SnncError(f"input {name!r}: dtype {tensor.dtype} is not supported; use bool, "
-                            "uint8, an integer or a float dtype")
-        layer = network.layers[name]
-        data = _layout(name, tensor, list(layer.shape), layer.n, steps)
+        key = layout = None
+        if known is not None and type(tensor) is torch.Tensor:
+            key = (name, tensor.shape, tensor.dtype, steps, CHANGES[0])
+            layout = known.get(key)
+        if layout is None:
+            data = _checked_layout(network, name, tensor, steps)
+            if key is not None:
+                if len(known) >= 64:            # stale change counts: start again
+                    known.clear()
+                known[key] = data.shape
+        else:
+            data = tensor.reshape(layout)
         if data.shape[0] < steps:
             raise SnncError(f"input {name!r}: has {data.shape[0]} time steps, the run needs {steps}")
         if tensor.is_floating_point() and _not_finite(data[:steps]):
@@ -84,3 +92,16 @@ def normalize_inputs(network, inputs, steps: int, device: torch.device
             data = data.to(device)
         shaped[name] = data if data.is_contiguous() else data.contiguous()
     return shaped, batch
+
+
+def _checked_layout(network, name: str, tensor, steps: int) -> torch.Tensor:
+    """``tensor`` as ``[T, B, n]`` for input layer ``name``, after checking its type."""
+    if name not in network.layers:
+        raise SnncError(f"input {name!r}: no layer of that name; layers are {list(network.layers)}")
+    if not isinstance(tensor, torch.Tensor):
+        raise SnncError(f"input {name!r}: expected a torch.Tensor, got {type(tensor).__name__}")
+    if tensor.is_complex() or tensor.dtype in (torch.int8, torch.int16):
+        raise SnncError(f"input {name!r}: dtype {tensor.dtype} is not supported; use bool, "
+                        "uint8, an integer or a float dtype")
+    layer = network.layers[name]
+    return _layout(name, tensor, list(layer.shape), layer.n, steps)

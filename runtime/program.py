@@ -12,6 +12,7 @@ import torch
 
 from snnc.compiler import (BACKENDS, BufferSpec, CompileOptions, CompiledModule, bind_arguments,
                            compile_lowered, lower)
+from snnc.changes import CHANGES
 from snnc.compiler.cost_model import unsupported
 from snnc.errors import SnncError, warn
 from snnc.ir import record_network
@@ -19,9 +20,10 @@ from snnc.network.nodes import AbstractInput
 from snnc.runtime import cuda_graphs, jit
 from snnc.runtime.adapters import ADAPTERS
 from snnc.runtime.binding import Bound, Recording, fingerprint, split_tensors
-from snnc.runtime.buffers import output_buffer, small_output_array
 from snnc.runtime.inputs import count_steps, normalize_inputs
 from snnc.runtime.loader import load_module
+from snnc.runtime.call_buffers import CallBuffers, sizes
+from snnc.runtime.reset import ResetPlan, reset_plan
 from snnc.runtime.run_options import check_reward, prepare, rule_input
 
 AUTO = "auto"
@@ -95,6 +97,8 @@ class Program:
         self._compiled: dict[str, _Compiled] = {}
         self._bound: Bound | None = None
         self._reward_checked: tuple | None = None
+        self._layouts: dict = {}                    # inputs' checked layouts (runtime.inputs)
+        self._reset: ResetPlan | int | None = None    # the reset plan, or the change count it was refused at
         self._device = device
         self._graph_capture = cuda_graphs.capture_cuda_graph
         self._adapt = ADAPTERS[self.backend]
@@ -210,7 +214,7 @@ class Program:
         """
         network = self.network
         steps = count_steps(time, network.dt)
-        shaped, batch = normalize_inputs(network, inputs, steps, self._device)
+        shaped, batch = normalize_inputs(network, inputs, steps, self._device, self._layouts)
         structure: dict = {}
         masks: dict = {}
         if kwargs:                      # the usual call has none: nothing to check per call
@@ -232,21 +236,16 @@ class Program:
         args = list(bound.static)
         for position, layer in bound.inputs:
             args[position] = adapt(shaped[layer])
-        for position, shape in bound.randoms:
-            args[position] = adapt(torch.rand(_sizes(shape, batch, steps, None), device=self._device))
         for position, owner, var, shape in bound.masks:     # a weight mask: as the map indexes w
             mask = masks[(owner, var)]
             args[position] = adapt((mask.reshape(shape) if var == "mask" else mask).to(self._device))
         for position, owner, var in bound.run_values:
             args[position] = adapt(rule_input(owner, var, kwargs, batch).to(self._device))
-        shapes = bound.shapes.get((batch, steps))
-        if shapes is None:
-            shapes = bound.shapes[batch, steps] = [_sizes(r.shape, batch, steps, r.time)
-                                                   for r in bound.recordings]
-        outputs = []
-        for recording, shape in zip(bound.recordings, shapes):
-            buffer, args[recording.position] = self._output(shape, recording.dtype)
-            outputs.append((recording, buffer))
+        buffers = bound.per_call.get((batch, steps))
+        if buffers is None:
+            buffers = bound.per_call[batch, steps] = CallBuffers(
+                bound.recordings, bound.randoms, batch, steps, self.backend == "numba", self._device, adapt)
+        made = buffers.make(args)
         if compiled.jit_seconds is None:  # numba compiles (or loads its cache) on the first call
             compiled.jit_seconds = jit.first_call(compiled.run, compiled.module.path, steps, args)
         self._last = compiled
@@ -261,8 +260,24 @@ class Program:
             _call(compiled.run, steps, args, progress_bar)
         self.last_run = RunStats(steps, clock.perf_counter() - start, batch,
                                  None if launches is None else dict(launches))
-        for recording, buffer in outputs:     # hand each monitor its recording
-            recording.monitor.append(recording.var, recording.hand_back(buffer))
+        buffers.hand_back(made)
+
+    def reset_states(self) -> bool:
+        """Every layer's and learning rule's state back to its start in one compiled call
+        (numba backend, CPU; see :mod:`snnc.runtime.reset`). False when the network needs
+        its objects' own ``reset_state_variables`` instead (monitors are never touched)."""
+        if self.backend != "numba":
+            return False
+        plan = self._reset
+        if not isinstance(plan, ResetPlan) or not plan.valid():
+            if plan == CHANGES[0]:                  # refused, and nothing changed since
+                return False
+            plan = self._reset = reset_plan(self.network)
+            if plan is None:
+                self._reset = CHANGES[0]
+                return False
+        plan.apply()
+        return True
 
     def _rebind(self, input_dtypes: dict[str, torch.dtype], one_step: bool, structure: dict,
                 mask_key: tuple) -> Bound:
@@ -282,7 +297,7 @@ class Program:
             elif spec.role == "state":
                 value = self._state_view(spec)
             elif spec.role in ("scratch", "temp"):
-                value = torch.zeros(_sizes(spec.shape, network.batch_size, 0, None), device=self._device,
+                value = torch.zeros(sizes(spec.shape, network.batch_size, 0, None), device=self._device,
                                     dtype=getattr(torch, spec.dtype))
             elif spec.role == "object":
                 static.append(self._object(spec.owner))
@@ -318,16 +333,6 @@ class Program:
         self._bound = bound
         return bound
 
-    def _output(self, shape: tuple[int, ...], dtype: torch.dtype):
-        """A recording buffer and its form for the generated code (numba: the numpy
-        array it was made from, without a second conversion)."""
-        if self.backend == "numba":
-            pair = small_output_array(shape, dtype)
-            if pair is not None:
-                return pair
-        buffer = output_buffer(shape, dtype, self._device)
-        return buffer, self._adapt(buffer)
-
     def _object(self, owner):
         return self.network.connections[owner] if isinstance(owner, tuple) else self.network.layers[owner]
 
@@ -357,14 +362,6 @@ def _batch_changes(network, batch: int) -> None:
         warn(f"run: the batch size changes from {network.batch_size} to {batch}: layer state "
              f"is re-initialised and the recordings of monitor(s) {recorded} are dropped")
     network.set_batch_size(batch)
-
-
-def _sizes(shape: tuple, batch: int, steps: int, time: int | None) -> tuple[int, ...]:
-    """A planned shape with ``B`` (batch), ``T`` (steps) and ``R`` (a monitor's rows,
-    ``min(steps, time)``) resolved."""
-    rows = steps if time is None else min(steps, time)
-    sizes = {"B": batch, "T": steps, "R": rows}
-    return tuple(sizes.get(d, d) for d in shape)
 
 
 PROGRESS_INTERVAL = 0.1     # seconds of simulation between two progress-bar updates

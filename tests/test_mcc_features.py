@@ -225,3 +225,11 @@ def test_adaptation_decides_again_on_silent_steps():
     history = torch.tensor([[0.0, 1.0]])                   # step 0 wrote no activity, step 1 the spikes
     decision = torch.tanh(torch.relu(history @ ann[0].t()) @ ann[1].t()).item()
     torch.testing.assert_close(feature.mask[0], torch.full((2,), min(1.0, 5 * 0.1 * decision)))
+
+
+def test_a_pipeline_given_where_the_device_goes_is_an_error():
+    """BindsNET's third argument is the device: a list there is a misplaced pipeline,
+    which would otherwise leave the connection silently empty."""
+    weight = Weight("w", torch.ones(2, 3))
+    with pytest.raises(SnncError, match=r"device must be a device name.*pipeline is the fourth argument"):
+        MulticompartmentConnection(Input(2), LIFNodes(3), [weight])

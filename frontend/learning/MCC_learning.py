@@ -22,6 +22,7 @@ import numbers
 
 import torch
 
+from snnc.changes import changed
 from snnc.errors import SnncAssertionError, SnncError
 from snnc.learning import learning, reward_rules
 from snnc.learning.learning import _owner
@@ -87,6 +88,7 @@ class MCC_LearningRule:
             if value is None or tuple(value.shape) != shape or value.device != device:
                 self._state[name] = torch.zeros(shape, device=device) if value is None or \
                     tuple(value.shape) != shape else value.to(device)
+                changed()
         return dict(self._state)
 
     def ir_params(self) -> dict[str, torch.Tensor]:

@@ -41,6 +41,10 @@ class MulticompartmentConnection(AbstractMulticompartmentConnection):
     def __init__(self, source: Nodes, target: Nodes, device=None, pipeline=None, manual_update: bool = False,
                  traces: bool = False, sparse_compute: bool = False, **kwargs) -> None:
         super().__init__(source, target)
+        if device is not None and not isinstance(device, (str, torch.device, int)):
+            raise SnncError(f"{self.describe()}: device must be a device name or torch.device, got "
+                            f"{type(device).__name__} (the pipeline is the fourth argument: "
+                            "MulticompartmentConnection(source, target, device, pipeline))")
         self.device = device
         self.manual_update = bool(manual_update)
         self.traces = bool(traces)

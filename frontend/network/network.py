@@ -104,11 +104,16 @@ class Network(Tracked, torch.nn.Module):
         run_network(self, inputs, time, one_step=one_step, **kwargs)
 
     def reset_state_variables(self) -> None:
-        """Layers back to their initial state; monitors emptied. Weights are kept."""
-        for layer in self.layers.values():
-            layer.reset_state_variables()
-        for connection in self.connections.values():
-            connection.reset_state_variables()
+        """Layers back to their initial state; monitors emptied. Weights are kept.
+
+        A network compiled for numba resets its layers and rules in one call when they
+        all reset the stock way (``snnc.runtime.reset``; same result, a tenth of the time)."""
+        program = self._program
+        if program is None or not program.reset_states():
+            for layer in self.layers.values():
+                layer.reset_state_variables()
+            for connection in self.connections.values():
+                connection.reset_state_variables()
         for monitor in self.monitors.values():
             monitor.reset_state_variables()
 
