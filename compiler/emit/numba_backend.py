@@ -19,6 +19,7 @@ from snnc.compiler.order import edge_label
 from snnc.compiler.render.half import DECODERS
 from snnc.compiler.render.nest_loops import LoopNestRenderer
 from snnc.compiler.render.nest_rows import RowsRenderer
+from snnc.compiler.render.shared_lists import share_spike_lists
 from snnc.ir.schema import ScheduledOp
 
 
@@ -203,7 +204,9 @@ class NumbaEmitter(ScheduleEmitter):
             steps = [f"for b in {samples}({batch}.shape[0]):", *indent(self.scratch, 1),
                      "    for t in range(start, stop):", *indent(loop, 2)]
         else:
-            steps = [*self.scratch, "for t in range(start, stop):", *indent(loop, 1)]
+            loop, shared, unused = share_spike_lists(loop)
+            scratch = [line for line in self.scratch if line.split(" = ")[0] not in unused]
+            steps = [*scratch, *shared, "for t in range(start, stop):", *indent(loop, 1)]
         if any("stream_row(" in line for line in loop):
             prologue = [*prologue, *self.stream_flag()]
             steps = steps + indent(["if stream:", "    stream_fence()"], 1 if nest["batch_outer"] else 0)
