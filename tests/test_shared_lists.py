@@ -83,6 +83,7 @@ def test_uses_that_may_write_are_counted_as_writes():
     assert may_write("        X_s[b, j] += 1", "X_s")
     assert may_write("    row = X_s[b]", "X_s")                    # an alias of the row
     assert may_write("    clamp(X_s, 0)", "X_s")                   # handed to a function
+    assert may_write("        g = X_s[b, order[k]]", "X_s")           # not a plain element read
     assert not may_write("        g = float32(X_s[b, i])", "X_s")
     assert not may_write("    for j in range(X_s.shape[1]):", "X_s")
     assert not may_write("            stream_row(mon[t - mon_first, b], X_s[b])", "X_s")
