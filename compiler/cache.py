@@ -44,7 +44,7 @@ def structure_key(ir: nx.DiGraph, options: CompileOptions) -> str:
     description = {
         "version": [snnc.__version__, GENERATOR_VERSION],
         "options": [options.backend, options.device, options.storage, options.propagation,
-                    options.activity, options.fast_paths, options.fuse_learning],
+                    options.activity, options.fast_paths, options.fuse_learning, options.threads],
         "graph": [ir.graph["learning"], ir.graph["one_step"], sorted(ir.graph["inputs"].items()),
                   [[m.name, list(m.target) if isinstance(m.target, tuple) else m.target,
                     list(m.state_vars), m.time] for m in ir.graph["monitors"]]],

@@ -35,7 +35,9 @@ over samples with time inside — each sample stays in cache — and with a batc
 least ``PARALLEL_MIN_BATCH`` that loop is a ``prange`` over the cores. Otherwise time
 is the outer loop and every step loops over samples serially. Without a parallel batch,
 a dense connection expected to add at least ``PARALLEL_MIN_ROW_WORK`` weights per step
-(``n_source * activity * n_target``) splits its active rows between the cores.
+(``n_source * activity * n_target``) splits its active rows between the cores. Nothing
+is split when the run may use one thread only (``CompileOptions.threads``): numba's
+parallel compilation of such a run takes about three times as long for no gain.
 """
 from __future__ import annotations
 
@@ -182,9 +184,10 @@ def choose_loop_nest(ir: nx.DiGraph, options: CompileOptions) -> dict:
     if options.backend != "numba":
         return {"batch_outer": False, "parallel": False, "parallel_rows": []}
     independent = samples_independent(ir)
-    parallel = independent and ir.graph["batch_size"] >= PARALLEL_MIN_BATCH
+    threaded = options.threads > 1
+    parallel = threaded and independent and ir.graph["batch_size"] >= PARALLEL_MIN_BATCH
     rows = []
-    if not parallel:
+    if threaded and not parallel:
         for edge in sorted(ir.edges, key=lambda e: ir.edges[e]["index"]):
             storage = ir.edges[edge]["storage"]
             if storage is None:

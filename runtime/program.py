@@ -85,7 +85,7 @@ class Program:
     def __init__(self, network, backend: str = "torch", device: str | None = None,
                  storage: dict | None = None, propagation: dict | None = None,
                  activity: float = 0.05, fast_paths: bool = True,
-                 fuse_learning: bool | None = None) -> None:
+                 fuse_learning: bool | None = None, threads: int = 0) -> None:
         self.network = network
         device = torch.device(device) if device is not None else device_of(network)
         self.backend = resolve_backend(backend, device)
@@ -93,7 +93,8 @@ class Program:
         self.options = CompileOptions(
             backend=self.backend, device=str(device), storage=CompileOptions.overrides(storage),
             propagation=CompileOptions.overrides(propagation), activity=float(activity),
-            fast_paths=bool(fast_paths), fuse_learning=None if fuse_learning is None else bool(fuse_learning))
+            fast_paths=bool(fast_paths), fuse_learning=None if fuse_learning is None else bool(fuse_learning),
+            threads=int(threads))
         self._compiled: dict[str, _Compiled] = {}
         self._bound: Bound | None = None
         self._reward_checked: tuple | None = None

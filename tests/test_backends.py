@@ -316,10 +316,13 @@ def test_parallel_rows_agree_with_torch():
                     "norm": False, "dt": 1.0},
     }
     network, _ = build(recipe)
-    program = snnc.compile(network, backend="numba", activity=1.0)
+    program = snnc.compile(network, backend="numba", activity=1.0, threads=2)
     program.compile_for({"X0": torch.uint8})
     assert program.ir.graph["loop_nest"]["parallel_rows"] == ["X0->L0"]
-    assert_agree(simulate(recipe, "torch"), simulate(recipe, "numba", activity=1.0), "numba")
+    assert_agree(simulate(recipe, "torch"), simulate(recipe, "numba", activity=1.0, threads=2), "numba")
+    single = snnc.compile(build(recipe)[0], backend="numba", activity=1.0, threads=1)
+    single.compile_for({"X0": torch.uint8})
+    assert single.ir.graph["loop_nest"]["parallel_rows"] == []       # one thread: nothing to split
 
 
 @pytest.mark.parametrize("backend", BACKENDS[1:])

@@ -39,6 +39,7 @@ def test_digits_diehl_cook_trains_in_batches(tmp_path):
     assert "training: 120 images" in out
 
 
+@pytest.mark.slow          # ~45 s; tests/test_scale.py covers sweeps on Ray in the default tier
 @pytest.mark.xdist_group("ray")
 def test_sweep_digits_runs_on_ray_and_plots(tmp_path):
     """Two points (the first 40 digits each) on a local Ray instance: the table, the best

@@ -120,7 +120,7 @@ def test_generated_code_is_tidy(backend):
     assert "s = X_s[b, j]" not in source and "s = X_s" not in source
 
 
-@pytest.mark.parametrize("batch", [1, 3])
+@pytest.mark.parametrize("batch", [1, pytest.param(3, marks=pytest.mark.slow)])
 def test_listed_scatter_is_the_plain_scatter(batch, monkeypatch):
     """numba lists the sources a guard lets through (branch-free) before a scatter:
     the same synapses in the same order as the plain guarded loops, so bit-identical

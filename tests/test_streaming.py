@@ -68,7 +68,7 @@ def test_streamed_recordings_equal_plain_ones(batch, learning, monkeypatch):
         loader._LOADED.clear()                       # both renderings share the IR's key
         monkeypatch.setattr(NumbaEmitter, "stream_flag", lambda self: [f"stream = {stream}"])
         network = _network(batch, learning)
-        program = snnc.compile(network, backend="numba")
+        program = snnc.compile(network, backend="numba", threads=2)      # samples in parallel
         program.run(dict(inputs), time=40)
         monkeypatch.undo()
         recorded = {f"{m}.{v}": network.monitors[m].get(v).clone()
@@ -78,6 +78,7 @@ def test_streamed_recordings_equal_plain_ones(batch, learning, monkeypatch):
     streamed, source = run(True)
     plain, _ = run(False)
     assert source.count("stream_row(") == 3 and "stream_fence()" in source
+    assert ("prange(" in source) == (batch > 1 and not learning)
     assert streamed["Y.s"].any()
     for key in plain:
         assert torch.equal(streamed[key], plain[key]), key
