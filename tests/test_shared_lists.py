@@ -8,11 +8,7 @@ import torch
 
 import snnc
 from snnc.compiler.render.shared_lists import may_write, share_spike_lists
-from snnc.learning import PostPre
-from snnc.network import Network
-from snnc.network.monitors import Monitor
-from snnc.network.nodes import DiehlAndCookNodes, Input, LIFNodes
-from snnc.network.topology import Connection
+from test_numba_renderings import _winner_take_all
 
 PROPAGATE = ["for b in range(E_I.shape[0]):",
              "    count = list_nonzero(X_s[b, :50], XE_active)",
@@ -91,40 +87,21 @@ def test_uses_that_may_write_are_counted_as_writes():
     assert not may_write("        XX_s[b, j] = 1", "X_s")
 
 
-def _diehl_and_cook(batch: int) -> tuple[Network, dict[str, torch.Tensor]]:
-    generator = torch.Generator().manual_seed(7)
-    network = Network(dt=1.0, batch_size=batch)
-    source = Input(60, traces=True, tc_trace=20.0)
-    excitatory = DiehlAndCookNodes(10, traces=True, thresh=-58.0, theta_plus=0.5, tc_theta_decay=1e4)
-    inhibitory = LIFNodes(10, thresh=-50.0)
-    for name, layer in (("X", source), ("E", excitatory), ("I", inhibitory)):
-        network.add_layer(layer, name)
-    network.add_connection(Connection(source, excitatory, w=0.6 * torch.rand(60, 10, generator=generator),
-                                      update_rule=PostPre, nu=(1e-2, 5e-2), wmin=0.0, wmax=0.5), "X", "E")
-    network.add_connection(Connection(excitatory, inhibitory, w=20.0 * torch.eye(10)), "E", "I")
-    network.add_connection(Connection(inhibitory, excitatory, w=-5.0 * (1 - torch.eye(10))), "I", "E")
-    network.add_monitor(Monitor(source, ["s"]), "X")
-    network.add_monitor(Monitor(excitatory, ["s", "v"]), "E")
-    spikes = torch.rand(3, 40, batch, 60, generator=generator) < 0.25
-    return network, {"X": spikes}
-
-
 @pytest.mark.parametrize("batch", [1, 2])
 def test_shared_lists_give_torchs_results_over_several_calls(batch):
     results, sources = {}, {}
     for backend in ("torch", "numba"):
-        network, inputs = _diehl_and_cook(batch)
+        network, inputs = _winner_take_all(batch)
         program = snnc.compile(network, backend=backend)
         torch.manual_seed(0)
         recorded = []
-        for call in range(3):        # state carried across calls: a call's first step
-            program.run({"X": inputs["X"][call]}, time=40)        # lists afresh
+        for call in range(2):        # state carried across calls: a call's first step
+            program.run({"X": inputs["X"][40 * call:40 * (call + 1)]}, time=40)    # lists afresh
             recorded += [network.monitors["E"].get("s").clone(), network.monitors["E"].get("v").clone()]
             network.monitors["E"].reset_state_variables()
         results[backend] = (*recorded, network.connections[("X", "E")].w.clone())
         sources[backend] = program.source
-    assert int(results["torch"][0].sum() + results["torch"][2].sum() + results["torch"][4].sum()) > 5
+    assert int(results["torch"][0].sum()) > 0 and int(results["torch"][2].sum()) > 0
     for ours, theirs in zip(results["numba"], results["torch"]):
         torch.testing.assert_close(ours, theirs)
-    if batch == 1:
-        assert "X_s_listed = np.empty" in sources["numba"] and "E_s_listed = np.empty" in sources["numba"]
+    assert "X_s_listed = np.empty" in sources["numba"] and "E_s_listed = np.empty" in sources["numba"]
