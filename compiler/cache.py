@@ -19,7 +19,7 @@ from snnc.compiler.ops.connection import code_decisions
 from snnc.compiler.options import CompileOptions
 from snnc.ir.schema import OPS
 
-GENERATOR_VERSION = "12"
+GENERATOR_VERSION = "13"
 
 
 def _signature(value) -> object:

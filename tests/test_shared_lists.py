@@ -77,6 +77,9 @@ def test_nothing_changes_without_two_listings_that_can_share():
 def test_uses_that_may_write_are_counted_as_writes():
     assert may_write("        X_s[b, j] = s", "X_s")
     assert may_write("        X_s[b, j] += 1", "X_s")
+    assert may_write("        X_s[b, j] |= other", "X_s") and may_write("        X_s[b, j] //= 2", "X_s")
+    assert may_write("        a, X_s[b, j] = 1, 2", "X_s")
+    assert not may_write("        X_s[b, j] == 1", "X_s") and not may_write("        k = v <= X_s[b, j]", "X_s")
     assert may_write("    row = X_s[b]", "X_s")                    # an alias of the row
     assert may_write("    clamp(X_s, 0)", "X_s")                   # handed to a function
     assert may_write("        g = X_s[b, order[k]]", "X_s")           # not a plain element read

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 SITE = re.compile(r"^    (?P<count>\w+) = list_nonzero\((?P<ref>\w+)\[b, :(?P<extent>\w+)\], (?P<indices>\w+)\)$")
 SAMPLES = re.compile(r"^for b in range\((?P<stop>[\w.\[\]]+)\):$")
 ELEMENT = r"\[[^\[\]:,]+, [^\[\]:,]+\]"      # ref[b, i]: two indices, no slice
+ASSIGN = re.compile(r"(?<![=!<>])(?:\*\*|//|>>|<<|[-+*/%@&|^])?=(?!=)")   # =, +=, |=, ... (not ==, <=)
 
 
 @dataclass
@@ -60,13 +61,14 @@ def sites_in(loop: list[str]) -> list[Site]:
 
 def may_write(line: str, ref: str) -> bool:
     """Whether ``line`` may change ``ref`` (conservatively: any use not known to read)."""
-    if SITE.match(line) and SITE.match(line)["ref"] == ref:
+    site = SITE.match(line)
+    if site and site["ref"] == ref:
         return False
     stripped = line.strip()
     rest = re.sub(rf"^stream_row\(\w+\[[^\[\]]*\], {ref}\[b\]\)$", "", stripped)
-    assigned = re.match(rf"^{ref}{ELEMENT}\s*[-+*/]?=", rest)
-    if assigned:
-        return True
+    assignment = ASSIGN.search(rest)
+    if assignment and re.search(rf"\b{ref}\b", rest[:assignment.start()]):
+        return True                 # assigned to (or named left of an assignment)
     rest = re.sub(rf"\b{ref}{ELEMENT}", "", rest)
     rest = re.sub(rf"\b{ref}\.shape\b", "", rest)
     return re.search(rf"\b{ref}\b", rest) is not None
